@@ -37,6 +37,12 @@ IMAGE_BASE = "http://images.test/t/p/"
 SIZES = ["w92", "w154", "w185", "w342", "w500", "w780", "original"]
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops SYNs when 8 connections open at once, which adds a
+    # 1 s retransmit that real TMDB would not cause.
+    request_queue_size = 64
+
+
 class FakeTmdb:
     """A tiny TMDB: /3/configuration, /3/movie/{id}, /3/find/{imdb}; scripted failures.
 
@@ -68,7 +74,7 @@ class FakeTmdb:
             def log_message(self, *args: object) -> None:
                 """Quiet: the tests read ``requests`` instead."""
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.block_on_close = False  # hung handlers must not block teardown
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
