@@ -1,5 +1,19 @@
 """MovieLens recommender: data loading, models with fold-in for new users, search, posters."""
 
+from recommender.base import ModelFileError, Recommender, UnknownMovieError, UnknownUserError
 from recommender.data import DataError, MovieLens, load_movielens
+from recommender.models import ALGORITHMS, DEFAULT_ALGORITHM, load_model, train
 
-__all__ = ["DataError", "MovieLens", "load_movielens"]
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
+    "DataError",
+    "ModelFileError",
+    "MovieLens",
+    "Recommender",
+    "UnknownMovieError",
+    "UnknownUserError",
+    "load_model",
+    "load_movielens",
+    "train",
+]

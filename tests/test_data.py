@@ -1,0 +1,253 @@
+"""Loading MovieLens: real data, both layouts, every kind of bad file, the download path."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import zipfile
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender import data as data_module
+from recommender.data import DataError, display_title, download_movielens, load_movielens
+
+MOVIES = (
+    "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n"
+    '2,"Matrix, The (1999)",Action\n'
+)
+RATINGS = "userId,movieId,rating,timestamp\n1,1,4.0,964982703\n1,2,5.0,964981247\n2,1,0.5,1\n"
+
+
+def write(folder: Path, **files: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name.replace("_", ".")).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_real_ml_latest_small(movielens):
+    assert len(movielens.movies) == 9742 and len(movielens.ratings) == 100836
+    assert movielens.ratings.dtypes.to_dict() == {
+        "userId": np.dtype("int32"), "movieId": np.dtype("int32"),
+        "rating": np.dtype("float32"), "timestamp": np.dtype("int64"),
+    }
+    assert movielens.movies["movieId"].dtype == np.dtype("int32")
+    for frame in (movielens.movies, movielens.ratings, movielens.links, movielens.tags):
+        assert "object" not in {str(t) for t in frame.dtypes}
+    matrix = movielens.movies.set_index("movieId").loc[2571]
+    assert matrix["display_title"] == "The Matrix" and matrix["year"] == 1999
+    toy = movielens.links.set_index("movieId").loc[1]
+    assert toy["imdbId"] == "0114709" and toy["tmdbId"] == 862
+    assert movielens.links["tmdbId"].isna().sum() > 0  # nullable, not a float NaN column
+    assert str(movielens.links["tmdbId"].dtype) == "Int32"
+    assert len(movielens.tags) > 3000
+
+
+def test_display_title_moves_articles_and_keeps_alternative_titles():
+    assert display_title("Godfather: Part II, The") == "The Godfather: Part II"
+    assert display_title("Few Good Men, A") == "A Few Good Men"
+    assert display_title("City of Lost Children, The (Cité des enfants perdus, La)") == (
+        "The City of Lost Children (Cité des enfants perdus, La)"
+    )
+    assert display_title("Toy Story") == "Toy Story"
+
+
+def test_minimal_csv_folder_without_links_and_tags(tmp_path):
+    folder = write(tmp_path / "ml", movies_csv=MOVIES, ratings_csv=RATINGS)
+    data = load_movielens(folder)
+    assert data.links.empty and data.tags.empty
+    assert list(data.movies["display_title"]) == ["Toy Story", "The Matrix"]
+    assert data.ratings["rating"].tolist() == [4.0, 5.0, 0.5]
+    assert str(data.links["tmdbId"].dtype) == "Int32"
+
+
+def test_movielens_dir_environment_variable(tmp_path, monkeypatch):
+    folder = write(tmp_path / "ml", movies_csv=MOVIES, ratings_csv=RATINGS)
+    monkeypatch.setenv("MOVIELENS_DIR", str(folder))
+    assert load_movielens().source == folder
+
+
+def test_ml_1m_dat_layout_latin1(tmp_path):
+    folder = tmp_path / "ml-1m"
+    folder.mkdir()
+    (folder / "movies.dat").write_bytes(
+        "1::Toy Story (1995)::Animation|Children's\n2::Amélie (2001)::Comedy\n".encode("latin-1")
+    )
+    (folder / "ratings.dat").write_text("1::1::5::978300760\n1::2::3::978302109\n")
+    data = load_movielens(folder)
+    assert data.movies["title"].tolist()[1] == "Amélie (2001)"
+    assert data.ratings["rating"].dtype == np.float32 and data.ratings["userId"].dtype == np.int32
+    assert data.ratings["rating"].tolist() == [5.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"movies_csv": MOVIES}, r"ratings\.csv: file not found"),
+        ({"ratings_csv": RATINGS}, r"movies\.csv: file not found"),
+        ({"movies_csv": MOVIES, "ratings_csv": ""}, r"ratings\.csv: file is empty"),
+        ({"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n"}, r"no ratings"),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,stars\n1,1,4\n"},
+            r"ratings\.csv: missing column\(s\) rating",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,1,4\n1,2,great\n"},
+            r"ratings\.csv, line 3: column 'rating' has non-numeric value 'great'",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,1,4\n1,2,6\n"},
+            r"ratings\.csv, line 3: column 'rating' is 6\.0, outside 0\.5–5\.0",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,1,0\n"},
+            r"line 2: column 'rating' is 0\.0, outside",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,1,4\n1,2,\n"},
+            r"line 3: column 'rating' is nan, outside",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,1,4\n2,1,3\n1,1,5\n"},
+            r"ratings\.csv, line 4: duplicated \(userId, movieId\): userId=1, movieId=1",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId;movieId;rating\n1;1;4\n"},
+            r"ratings\.csv: wrong separator ';'",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,x7,4\n"},
+            r"line 2: column 'movieId' has non-numeric value 'x7'",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,99,4\n"},
+            r"ratings line 2 refers to movieId 99, which is not in the movies file",
+        ),
+        (
+            {"movies_csv": MOVIES + "1,Again (2000),Drama\n", "ratings_csv": RATINGS},
+            r"movies\.csv, line 4: duplicated \(movieId\): movieId=1",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": RATINGS, "links_csv": "movieId,tmdb\n1,2\n"},
+            r"links\.csv: missing column\(s\) imdbId",
+        ),
+    ],
+)
+def test_bad_files_raise_a_clear_error(tmp_path, files, expected):
+    folder = write(tmp_path / "ml", **files)
+    with pytest.raises(DataError, match=expected):
+        load_movielens(folder)
+
+
+def test_missing_folder_says_how_to_fix(tmp_path):
+    with pytest.raises(DataError, match="MOVIELENS_DIR"):
+        load_movielens(tmp_path / "nowhere")
+
+
+def test_large_ratings_get_a_binary_copy_that_loads_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_module, "BINARY_CACHE_MIN_BYTES", 1)
+    folder = write(tmp_path / "ml", movies_csv=MOVIES, ratings_csv=RATINGS)
+    cache = tmp_path / "cache"
+    first = load_movielens(folder, cache_dir=cache)
+    copies = list(cache.glob("ratings-*.parquet"))
+    assert len(copies) == 1
+    second = load_movielens(folder, cache_dir=cache)
+    pd.testing.assert_frame_equal(first.ratings, second.ratings)
+    # A changed file must not be served from the stale copy.
+    (folder / "ratings.csv").write_text(RATINGS + "3,2,2.5,5\n")
+    third = load_movielens(folder, cache_dir=cache)
+    assert len(third.ratings) == 4
+
+
+# --- download ------------------------------------------------------------------------------
+
+
+def make_zip(ratings: str = RATINGS) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ml-latest-small/movies.csv", MOVIES)
+        archive.writestr("ml-latest-small/ratings.csv", ratings)
+        archive.writestr("ml-latest-small/README.txt", "test data")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """Serve tmp_path/www over HTTP on 127.0.0.1; yields (base URL, folder, request log)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    requests_seen: list[str] = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests_seen.append(self.path)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", root, requests_seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_verifies_and_unpacks(file_server, tmp_path):
+    base, root, _ = file_server
+    payload = make_zip()
+    (root / "ml-latest-small.zip").write_bytes(payload)
+    (root / "ml-latest-small.zip.md5").write_text(hashlib.md5(payload).hexdigest() + "\n")
+    progress = []
+    folder = download_movielens(
+        tmp_path / "cache", url=f"{base}/ml-latest-small.zip",
+        progress=lambda done, total: progress.append((done, total)),
+    )
+    assert folder == tmp_path / "cache" / "ml-latest-small"
+    assert load_movielens(folder).ratings["rating"].tolist() == [4.0, 5.0, 0.5]
+    assert progress[-1] == (len(payload), len(payload))
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["ml-latest-small"]
+
+
+def test_load_without_folder_downloads_once(file_server, tmp_path, monkeypatch):
+    base, root, seen = file_server
+    (root / "ml-latest-small.zip").write_bytes(make_zip())
+    monkeypatch.delenv("MOVIELENS_DIR", raising=False)
+    monkeypatch.setenv("MOVIELENS_URL", f"{base}/ml-latest-small.zip")
+    first = load_movielens(cache_dir=tmp_path / "c", progress=lambda *_: None)
+    downloads = seen.count("/ml-latest-small.zip")
+    second = load_movielens(cache_dir=tmp_path / "c", progress=lambda *_: None)
+    assert downloads == 1 and seen.count("/ml-latest-small.zip") == 1
+    assert first.source == second.source
+
+
+def test_corrupt_download_leaves_nothing_behind(file_server, tmp_path):
+    base, root, _ = file_server
+    (root / "ml-latest-small.zip").write_bytes(make_zip())
+    (root / "ml-latest-small.zip.md5").write_text("0" * 32)
+    with pytest.raises(DataError, match="MD5 does not match"):
+        download_movielens(tmp_path / "c", url=f"{base}/ml-latest-small.zip", progress=print)
+    assert not (tmp_path / "c" / "ml-latest-small").exists()
+
+
+def test_not_a_zip_is_refused(file_server, tmp_path):
+    base, root, _ = file_server
+    (root / "ml-latest-small.zip").write_bytes(b"<html>not found</html>")
+    with pytest.raises(DataError, match="not a valid zip"):
+        download_movielens(tmp_path / "c", url=f"{base}/ml-latest-small.zip", progress=print)
+    assert list((tmp_path / "c").iterdir()) == []
+
+
+def test_offline_gives_one_clear_error(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.delenv("MOVIELENS_DIR", raising=False)
+    monkeypatch.setenv("MOVIELENS_URL", f"http://127.0.0.1:{port}/ml-latest-small.zip")
+    with pytest.raises(DataError, match=r"Could not download MovieLens.*MOVIELENS_DIR"):
+        load_movielens(cache_dir=tmp_path / "c")

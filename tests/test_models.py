@@ -1,0 +1,227 @@
+"""The model contract, checked against every registered algorithm."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recommender
+from recommender import ALGORITHMS, ModelFileError, UnknownMovieError, load_model, train
+from tests.conftest import two_taste_groups
+
+PERSONALISED = [name for name in ALGORITHMS if name != "popularity"]
+GROUP_A = set(range(1, 21))
+GROUP_B = set(range(101, 121))
+
+
+@pytest.fixture(scope="module")
+def groups():
+    return two_taste_groups()
+
+
+@pytest.fixture(scope="module")
+def fitted(groups):
+    ratings, movies = groups
+    return {name: train(ratings, name, movies=movies) for name in ALGORITHMS}
+
+
+def test_fit_returns_self_and_keeps_hyperparameters(groups):
+    ratings, _ = groups
+    for cls in ALGORITHMS.values():
+        model = cls()
+        before = model.get_params()
+        assert model.fit(ratings) is model
+        assert model.get_params() == before
+        assert list(model.movie_ids_) == sorted(GROUP_A | GROUP_B)
+
+
+@pytest.mark.parametrize("algorithm", PERSONALISED)
+def test_new_user_who_likes_group_a_gets_group_a(fitted, algorithm):
+    model = fitted[algorithm]
+    liked = {1: 5.0, 2: 4.5, 3: 5.0, 4: 4.0}
+    picks = model.recommend(liked, n=10)
+    assert list(picks.columns) == ["movieId", "score"]
+    assert set(picks["movieId"]) <= GROUP_A - set(liked)
+    assert picks["score"].is_monotonic_decreasing
+    picks_b = model.recommend({101: 5.0, 102: 4.5}, n=5)
+    assert set(picks_b["movieId"]) <= GROUP_B
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_recommend_never_returns_rated_movies_and_reports_unknown_ids(fitted, algorithm):
+    model = fitted[algorithm]
+    profile = {m: 4.0 for m in range(1, 16)} | {999_999: 3.0}
+    picks = model.recommend(profile, n=40)
+    assert not set(picks["movieId"]) & set(profile)
+    assert len(picks) == 40 - 15 + 0  # 40 movies in all, 15 of them rated
+    assert picks.attrs["unknown_movie_ids"] == [999_999]
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_empty_profile_falls_back_to_popularity(fitted, groups, algorithm):
+    ratings, _ = groups
+    counts = ratings.groupby("movieId").size().sort_values(ascending=False, kind="stable")
+    picks = fitted[algorithm].recommend({}, n=5)
+    assert list(picks["score"]) == sorted(counts.head(5).tolist(), reverse=True)
+
+
+@pytest.mark.parametrize("bad", [0.0, 5.5, float("nan"), -1])
+def test_rating_outside_scale_names_the_movie(fitted, bad):
+    with pytest.raises(ValueError, match="movieId 7"):
+        fitted["als"].recommend({1: 4.0, 7: bad})
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_filters_apply_before_the_top_n_cut(fitted, algorithm):
+    model = fitted[algorithm]
+    liked = {1: 5.0, 2: 5.0}
+    horror = model.recommend(liked, n=5, genres=["Horror"])
+    assert len(horror) == 5 and set(horror["movieId"]) <= GROUP_B
+    years = model.recommend(liked, n=50, years=(1995, 1999))
+    assert len(years) > 0 and all(1995 <= 1990 + m % 20 <= 1999 for m in years["movieId"])
+    excluded = model.recommend(liked, n=50, exclude=[3, 4, 5])
+    assert not {3, 4, 5} & set(excluded["movieId"])
+    counts = dict(zip(model.movie_ids_, model.n_ratings_, strict=True))
+    popular = model.recommend(liked, n=50, min_ratings=16)
+    assert all(counts[m] >= 16 for m in popular["movieId"])
+    with pytest.raises(ValueError, match="unknown genre"):
+        model.recommend(liked, genres=["Nope"])
+    with pytest.raises(TypeError, match="unknown filter"):
+        model.recommend(liked, colour="red")
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_similar_excludes_itself_and_stays_in_group(fitted, algorithm):
+    model = fitted[algorithm]
+    similar = model.similar(5, n=8)
+    assert 5 not in set(similar["movieId"]) and len(similar) == 8
+    assert set(similar["movieId"]) <= GROUP_A
+    with pytest.raises(UnknownMovieError, match="movieId 4242") as error:
+        model.similar(4242)
+    assert isinstance(error.value, KeyError) and error.value.movie_id == 4242
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_recommend_for_training_user_excludes_their_history(fitted, groups, algorithm):
+    ratings, _ = groups
+    model = fitted[algorithm]
+    seen = set(ratings.loc[ratings["userId"] == 1, "movieId"])
+    assert not seen & set(model.recommend_for_user(1, n=30)["movieId"])
+    picks = model.recommend_for_user(1, n=5)
+    if algorithm != "popularity":
+        assert set(picks["movieId"]) <= GROUP_A
+    with pytest.raises(KeyError, match="userId 77777"):
+        model.recommend_for_user(77777)
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_save_and_load_give_identical_recommendations(fitted, tmp_path, algorithm):
+    model = fitted[algorithm]
+    folder = model.save(tmp_path / algorithm)
+    loaded = load_model(folder)
+    assert type(loaded) is type(model) and loaded.get_params() == model.get_params()
+    assert loaded.fingerprint_ == model.fingerprint_
+    profile = {1: 5.0, 3: 2.0, 102: 1.0}
+    pd.testing.assert_frame_equal(loaded.recommend(profile, n=15), model.recommend(profile, n=15))
+    pd.testing.assert_frame_equal(loaded.similar(3, n=5), model.similar(3, n=5))
+    pd.testing.assert_frame_equal(
+        loaded.recommend(profile, genres=["Horror"]), model.recommend(profile, genres=["Horror"])
+    )
+    # Saving again over the same folder replaces it cleanly.
+    model.save(folder)
+    assert load_model(folder).fingerprint_ == model.fingerprint_
+
+
+def test_altered_truncated_or_foreign_model_files_are_refused(fitted, tmp_path):
+    folder = fitted["als"].save(tmp_path / "als")
+    factors = folder / "item_factors.npy"
+    original = factors.read_bytes()
+
+    factors.write_bytes(original[: len(original) // 2])
+    with pytest.raises(ModelFileError, match="checksum mismatch"):
+        load_model(folder)
+
+    # A pickled object array with a matching checksum must still never be unpickled.
+    np.save(factors, np.array([object()], dtype=object), allow_pickle=True)
+    manifest = json.loads((folder / "model.json").read_text())
+    import hashlib
+
+    manifest["arrays"]["item_factors_"]["sha256"] = hashlib.sha256(factors.read_bytes()).hexdigest()
+    (folder / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="not a plain numpy array"):
+        load_model(folder)
+
+    (folder / "model.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load_model(folder)
+    (folder / "model.json").write_text(json.dumps({"format_version": 99}))
+    with pytest.raises(ModelFileError, match="unsupported format version 99"):
+        load_model(folder)
+    with pytest.raises(ModelFileError, match="not a saved model"):
+        load_model(tmp_path / "empty")
+
+
+def test_save_refuses_to_overwrite_a_folder_that_is_not_a_model(fitted, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("precious")
+    with pytest.raises(ModelFileError, match="refusing to overwrite"):
+        fitted["als"].save(tmp_path / "notes")
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "precious"
+
+
+def test_training_input_is_checked(groups):
+    ratings, _ = groups
+    with pytest.raises(ValueError, match="missing column"):
+        train(ratings.drop(columns="rating"))
+    with pytest.raises(ValueError, match="outside"):
+        train(ratings.assign(rating=9.0))
+    with pytest.raises(ValueError, match="duplicated"):
+        train(pd.concat([ratings, ratings.head(1)]))
+    with pytest.raises(ValueError, match="unknown algorithm 'svd'"):
+        train(ratings, "svd")
+
+
+@pytest.mark.parametrize("algorithm", PERSONALISED)
+def test_fold_in_of_a_training_user_ranks_like_their_trained_vector(movielens, algorithm):
+    """Folding a user's own history back in must agree with the vector training learned."""
+    if algorithm not in ("als", "nmf"):
+        pytest.skip(f"{algorithm} has no per-user vector learned in training")
+    model = train(movielens.ratings, algorithm)
+    overlaps = []
+    for user_id in model.user_ids_[:60]:
+        trained = model.recommend_for_user(int(user_id), n=10)
+        folded = model.recommend(model.user_history(int(user_id)), n=10)
+        overlaps.append(len(set(trained["movieId"]) & set(folded["movieId"])))
+    if algorithm == "als":
+        assert np.median(overlaps) >= 8 and min(overlaps) >= 6, overlaps
+    else:
+        assert np.median(overlaps) >= 7, overlaps
+
+
+def test_thirty_two_threads_give_the_sequential_results(movielens):
+    model = train(movielens.ratings, "als")
+    rng = np.random.default_rng(0)
+    movie_ids = model.movie_ids_[model.n_ratings_ >= 20]
+    profiles = [
+        {int(m): float(rng.choice(np.arange(0.5, 5.5, 0.5))) for m in rng.choice(movie_ids, 10)}
+        for _ in range(100)
+    ]
+    expected = [model.recommend(p, n=10)["movieId"].tolist() for p in profiles]
+    start = threading.Barrier(32)
+
+    def worker(_):
+        start.wait()
+        return [model.recommend(p, n=10)["movieId"].tolist() for p in profiles]
+
+    with ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(worker, range(32)))
+    assert all(result == expected for result in results)
+
+
+def test_default_algorithm_is_registered():
+    assert recommender.DEFAULT_ALGORITHM in ALGORITHMS
