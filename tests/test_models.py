@@ -12,6 +12,7 @@ import pytest
 
 import recommender
 from recommender import ALGORITHMS, ModelFileError, UnknownMovieError, load_model, train
+from recommender.models import load_or_train
 from tests.conftest import two_taste_groups
 
 PERSONALISED = [name for name in ALGORITHMS if name != "popularity"]
@@ -225,3 +226,23 @@ def test_thirty_two_threads_give_the_sequential_results(movielens):
 
 def test_default_algorithm_is_registered():
     assert recommender.DEFAULT_ALGORITHM in ALGORITHMS
+
+
+def test_load_or_train_saves_once_and_reloads(groups, tmp_path):
+    ratings, movies = groups
+    first = load_or_train(ratings, "als", movies=movies, cache_dir=tmp_path, factors=8)
+    assert not isinstance(first.item_factors_, np.memmap)  # trained
+    second = load_or_train(ratings, "als", movies=movies, cache_dir=tmp_path, factors=8)
+    assert isinstance(second.item_factors_, np.memmap)  # read back from disk
+    pd.testing.assert_frame_equal(second.recommend({1: 5.0}), first.recommend({1: 5.0}))
+    other = load_or_train(ratings, "als", movies=movies, cache_dir=tmp_path, factors=4)
+    assert other.item_factors_.shape[1] == 4
+    changed = load_or_train(ratings.head(-1), "als", movies=movies, cache_dir=tmp_path, factors=8)
+    assert not isinstance(changed.item_factors_, np.memmap)
+    assert len(list((tmp_path / "models").iterdir())) == 3
+    # A damaged saved model is trained again rather than failing the app.
+    for folder in (tmp_path / "models").iterdir():
+        (folder / "item_factors.npy").write_bytes(b"broken")
+    again = load_or_train(ratings, "als", movies=movies, cache_dir=tmp_path, factors=8)
+    assert not isinstance(again.item_factors_, np.memmap)
+    pd.testing.assert_frame_equal(again.recommend({1: 5.0}), first.recommend({1: 5.0}))
