@@ -294,20 +294,14 @@ class Recommender:
         mask = self._filter_mask(filters)
         if mask is not None:
             scores[~mask] = -np.inf
-        candidates = np.flatnonzero(np.isfinite(scores)) if mask is not None or len(seen) else None
-        pool = len(scores) if candidates is None else len(candidates)
-        n = min(n, pool)
+        n = min(n, len(scores))
         if n == 0:
-            return pd.DataFrame({"movieId": np.array([], np.int32), "score": np.array([], "f4")})
-        if candidates is None:
-            top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(n)
-        else:
-            part = scores[candidates]
-            top = candidates[np.argpartition(-part, n - 1)[:n] if n < len(part) else slice(None)]
-        # Stable order: best score first, ties broken by popularity then movieId.
-        order = np.lexsort((self.movie_ids_[top], -self.n_ratings_[top], -scores[top]))
-        top = top[order]
-        return pd.DataFrame({"movieId": self.movie_ids_[top], "score": scores[top]})
+            return _result(np.array([], np.int32), np.array([], np.float32))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(n)
+        top = top[np.isfinite(scores[top])]  # fewer than n movies were allowed
+        # Best score first; ties broken by popularity, then movieId, so results are stable.
+        top = top[np.lexsort((self.movie_ids_[top], -self.n_ratings_[top], -scores[top]))]
+        return _result(self.movie_ids_[top], scores[top])
 
     # --- storage ------------------------------------------------------------------------
 
@@ -340,6 +334,11 @@ class Recommender:
             _remove_model_folder(folder)
         os.replace(staging, folder)
         return folder
+
+
+def _result(movie_ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    """The one result type: movieId and score, best first."""
+    return pd.DataFrame({"movieId": movie_ids, "score": scores}, copy=False)
 
 
 def load_state(

@@ -1,0 +1,233 @@
+"""Core speed and scale: data load, fit, fold-in + top-10, similar, model load, peak memory.
+
+    python -m benchmarks.bench_core [--sizes small,1m,10m,32m] [--out benchmarks/out]
+
+Each size runs in its own process so its peak memory is its own. ``small`` is ml-latest-small
+from ``$MOVIELENS_DIR``; the others are synthetic MovieLens-shaped data (fixed seed) written to
+CSV once, so loading is measured from a real file. Writes ``core.json`` and ``core.png`` (the
+1M → 10M → 32M curve) and prints a table. Figures are medians of repeated runs in one process;
+this machine is shared and noisy, so compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+SIZES = {"small": None, "1m": 1_000_000, "10m": 10_000_000, "32m": 32_000_000}
+DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = np.asarray(seconds) * 1e3
+    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 3) for q in (50, 95, 99)}
+
+
+def timed(function, repeat: int = 1) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return float(np.median(times)), result
+
+
+def dataset_folder(size: str, out: Path) -> Path:
+    """ml-latest-small from $MOVIELENS_DIR, or a synthetic CSV folder written once."""
+    if SIZES[size] is None:
+        folder = os.environ.get("MOVIELENS_DIR")
+        if not folder:
+            raise SystemExit("size 'small' needs MOVIELENS_DIR (ml-latest-small)")
+        return Path(folder)
+    from recommender.synthetic import synthetic_movielens
+
+    folder = out / f"synthetic-{size}"
+    if not (folder / "ratings.csv").exists():
+        data = synthetic_movielens(SIZES[size], seed=0)
+        folder.mkdir(parents=True, exist_ok=True)
+        data.movies[["movieId", "title", "genres"]].to_csv(folder / "movies.csv", index=False)
+        data.links.to_csv(folder / "links.csv", index=False)
+        staging = folder / "ratings.csv.tmp"
+        data.ratings.to_csv(staging, index=False)
+        staging.rename(folder / "ratings.csv")
+    return folder
+
+
+def new_user_profiles(model, count: int, size: int, seed: int = 0) -> list[dict[int, float]]:
+    """``count`` profiles of ``size`` half-star ratings, movies drawn by popularity."""
+    rng = np.random.default_rng(seed)
+    weights = model.n_ratings_ / model.n_ratings_.sum()
+    stars = np.arange(0.5, 5.01, 0.5)
+    return [
+        {
+            int(m): float(rng.choice(stars))
+            for m in rng.choice(model.movie_ids_, size=size, replace=False, p=weights)
+        }
+        for _ in range(count)
+    ]
+
+
+def measure(size: str, out: Path) -> dict:
+    import recommender
+    from recommender.data import load_movielens
+
+    result: dict = {"size": size}
+    folder = dataset_folder(size, out)
+    cache = out / f"cache-{size}"
+    shutil.rmtree(cache, ignore_errors=True)
+    first, data = timed(lambda: load_movielens(folder, cache_dir=cache))
+    second, data = timed(lambda: load_movielens(folder, cache_dir=cache), repeat=3)
+    result.update(
+        ratings=len(data.ratings),
+        users=int(data.ratings["userId"].nunique()),
+        movies=int(data.ratings["movieId"].nunique()),
+        load_first_s=round(first, 3),
+        load_second_s=round(second, 3),
+        load_speedup=round(first / second, 1),
+    )
+
+    fit_als, als = timed(lambda: recommender.train(data.ratings, "als", movies=data.movies))
+    result["fit_als_s"] = round(fit_als, 2)
+    if recommender.DEFAULT_ALGORITHM != "als":
+        fit_default, _ = timed(lambda: recommender.train(data.ratings, movies=data.movies))
+        result[f"fit_{recommender.DEFAULT_ALGORITHM}_s"] = round(fit_default, 2)
+
+    profiles = new_user_profiles(als, count=300, size=10)
+    with threadpool_limits(1):  # one request, one core: the serving situation
+        for profile in profiles[:20]:
+            als.recommend(profile)
+        result["recommend"] = percentiles(
+            [timed(lambda p=p: als.recommend(p, n=10))[0] for p in profiles]
+        )
+        result["recommend_implicit"] = percentiles(implicit_baseline(als, profiles))
+        movie_ids = [int(m) for m in list(profiles[0])[:10]] * 30
+        result["similar"] = percentiles(
+            [timed(lambda m=m: als.similar(m, n=10))[0] for m in movie_ids]
+        )
+    result["recommend_speedup_vs_implicit"] = round(
+        result["recommend_implicit"]["p95_ms"] / result["recommend"]["p95_ms"], 1
+    )
+
+    saved = als.save(out / f"model-{size}")
+    model_load, loaded = timed(lambda: recommender.load_model(saved))
+    first_answer, _ = timed(lambda: loaded.recommend(profiles[0]))
+    result["model_load_s"] = round(model_load, 3)
+    result["model_load_first_recommend_s"] = round(model_load + first_answer, 3)
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.rmtree(cache, ignore_errors=True)
+    result["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+    return result
+
+
+def implicit_baseline(model, profiles: list[dict[int, float]]) -> list[float]:
+    """implicit's own fold-in, ``recommend(..., recalculate_user=True)``, on the same factors."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from recommender.als import confidence
+
+    baseline = AlternatingLeastSquares(factors=model.factors, regularization=model.regularization)
+    baseline.item_factors = np.asarray(model.item_factors_)
+    baseline.user_factors = np.zeros((1, model.factors), dtype=np.float32)
+    times = []
+    for profile in profiles:
+        started = time.perf_counter()
+        idx = np.searchsorted(model.movie_ids_, list(profile))
+        weights = confidence(np.array(list(profile.values())), model.alpha, model.neutral)
+        row = sp.csr_matrix(
+            (weights, (np.zeros(len(idx), int), idx)), shape=(1, len(model.movie_ids_))
+        )
+        baseline.recommend(0, row, N=10, recalculate_user=True, filter_already_liked_items=True)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scale = [r for r in results if r["size"] != "small"]
+    if not scale:
+        return
+    ratings = [r["ratings"] / 1e6 for r in scale]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+    panels = [
+        ("ALS fit (s)", [r["fit_als_s"] for r in scale]),
+        ("recommend p95 (ms)", [r["recommend"]["p95_ms"] for r in scale]),
+        ("peak memory (GB)", [r["peak_rss_gb"] for r in scale]),
+    ]
+    for axis, (title, values) in zip(axes, panels, strict=True):
+        axis.plot(ratings, values, marker="o", color="#c2410c")
+        axis.set_xscale("log")
+        axis.set_xlabel("ratings (millions)")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+    fig.suptitle("Scale on a 2-core machine (synthetic MovieLens-shaped data)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def table(results: list[dict]) -> str:
+    rows = [
+        ("ratings", lambda r: f"{r['ratings']:,}"),
+        ("load CSV / binary (s)", lambda r: f"{r['load_first_s']} / {r['load_second_s']}"),
+        ("load speed-up", lambda r: f"{r['load_speedup']}x"),
+        ("ALS fit (s)", lambda r: r["fit_als_s"]),
+        ("recommend p50/p95/p99 (ms)", lambda r: "/".join(str(v) for v in r["recommend"].values())),
+        ("implicit recalculate p95 (ms)", lambda r: r["recommend_implicit"]["p95_ms"]),
+        ("speed-up vs implicit", lambda r: f"{r['recommend_speedup_vs_implicit']}x"),
+        ("similar p50/p95/p99 (ms)", lambda r: "/".join(str(v) for v in r["similar"].values())),
+        ("model load + 1st answer (s)", lambda r: r["model_load_first_recommend_s"]),
+        ("peak memory (GB)", lambda r: r["peak_rss_gb"]),
+    ]
+    header = f"{'':32}" + "".join(f"{r['size']:>20}" for r in results)
+    lines = [header] + [
+        f"{name:32}" + "".join(f"{str(cell(r)):>20}" for r in results) for name, cell in rows
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="small,1m", help="comma list of small,1m,10m,32m")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one size
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.one:
+        print(json.dumps(measure(args.one, args.out)))
+        return 0
+    results = []
+    for size in args.sizes.split(","):
+        if size not in SIZES:
+            parser.error(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
+        run = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_core", "--one", size, "--out", str(args.out)],
+            capture_output=True, text=True,
+        )
+        if run.returncode != 0:
+            print(run.stderr, file=sys.stderr)
+            return run.returncode
+        results.append(json.loads(run.stdout.strip().splitlines()[-1]))
+        print(f"measured {size}", file=sys.stderr)
+    (args.out / "core.json").write_text(json.dumps(results, indent=2))
+    plot(results, args.out / "core.png")
+    print(table(results))
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
