@@ -13,11 +13,20 @@ import pandas as pd
 from recommender.als import ALSRecommender
 from recommender.base import ModelFileError, Recommender, load_state
 from recommender.data import default_cache_dir, ratings_fingerprint
+from recommender.ease import EASERecommender
+from recommender.hybrid import HybridRecommender
 from recommender.nmf import NMFRecommender
 from recommender.popularity import PopularityRecommender
 
 ALGORITHMS: dict[str, type[Recommender]] = {
-    cls.algorithm: cls for cls in (ALSRecommender, NMFRecommender, PopularityRecommender)
+    cls.algorithm: cls
+    for cls in (
+        ALSRecommender,
+        NMFRecommender,
+        PopularityRecommender,
+        EASERecommender,
+        HybridRecommender,
+    )
 }
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,189 @@
+"""EASE: a closed-form item-item model (Steck 2019, "Embarrassingly Shallow Autoencoders for
+Sparse Data", WWW '19).
+
+One dense movies × movies weight matrix B predicts a user's row of the rating matrix from the
+same row: ``scores = x · B``, with B's diagonal forced to zero so that a movie cannot explain
+itself. A new user is therefore folded in for free: their scores are a weighted sum of the rows
+of B of the movies they rated.
+
+Only the ``max_items`` most-rated movies with at least ``min_ratings`` ratings are modelled,
+because B is dense (ml-32m's 87k movies would need a 30 GB matrix). Movies outside that set
+are never recommended (they score ``-inf``), are ignored in a profile, and ``similar`` on one
+of them falls back to co-rating cosine ("people who rated X also rated Y") among the modelled
+movies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recommender.base import Recommender
+
+PREDICT = ("input", "rated", "liked")
+
+
+def ease_weights(
+    x: sp.csr_matrix, regularization: float, y: sp.csr_matrix | None = None
+) -> np.ndarray:
+    """Closed-form EASE weights B (items × items, zero diagonal), float64.
+
+    Steck (2019), eq. 8: P = (XᵀX + λI)⁻¹, B = I − P·diagMat(1/diag(P)), i.e. B_ij = −P_ij/P_jj.
+    With a target matrix Y ≠ X of the same shape, min ‖Y − XB‖² + λ‖B‖² s.t. diag(B) = 0 has
+    the same form: B = P·XᵀY − P·diagMat(γ) with γ = diag(P·XᵀY) / diag(P).
+
+    When X has fewer rows (users) than columns (items), P is computed through the Woodbury
+    identity P = (I − XᵀMX)/λ with M = (XXᵀ + λI)⁻¹ (and P·XᵀY = XᵀMY), which inverts only a
+    users × users matrix and gives the same B.
+    """
+    n_users, n_items = x.shape
+    lam = float(regularization)
+    if not lam > 0:
+        raise ValueError(f"regularization must be > 0, got {regularization}")
+    if n_users < n_items:
+        dense_x = x.toarray().astype(np.float64)
+        k = dense_x @ dense_x.T
+        k[np.diag_indices_from(k)] += lam
+        rhs = dense_x if y is None else np.hstack([dense_x, y.toarray().astype(np.float64)])
+        solved = scipy.linalg.cho_solve(scipy.linalg.cho_factor(k, check_finite=False), rhs)
+        p = dense_x.T @ solved[:, :n_items]
+        p *= -1.0 / lam
+        p[np.diag_indices_from(p)] += 1.0 / lam
+        pxy = None if y is None else dense_x.T @ solved[:, n_items:]
+    else:
+        gram = (x.T @ x).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += lam
+        p = scipy.linalg.cho_solve(
+            scipy.linalg.cho_factor(gram, check_finite=False), np.eye(n_items), check_finite=False
+        )
+        pxy = None if y is None else p @ (x.T @ y).toarray()
+    diag = np.diag(p).copy()
+    b = p / -diag[None, :] if pxy is None else pxy - p * (np.diag(pxy) / diag)[None, :]
+    b[np.diag_indices_from(b)] = 0.0
+    return b
+
+
+def feedback_weights(
+    stars: np.ndarray, like_threshold: float, low_rating_weight: float
+) -> np.ndarray:
+    """Entries of X: 1 for a rating ≥ ``like_threshold``, ``low_rating_weight`` below it.
+
+    1.0 reads every rating as "watched" (Steck's binary X), 0.0 ignores low ratings, a negative
+    weight makes them evidence against similar movies.
+    """
+    stars = np.asarray(stars, dtype=np.float32)
+    return np.where(stars >= like_threshold, 1.0, low_rating_weight).astype(np.float32)
+
+
+class EASERecommender(Recommender):
+    """Item-item scores from EASE weights; new users are scored as ``x · B``.
+
+    Hyperparameters: ``regularization`` (λ; larger leans towards co-occurrence counts, which
+    suit short profiles), ``max_items`` and ``min_ratings`` (which movies are modelled),
+    ``like_threshold`` and ``low_rating_weight`` (how stars become X, see
+    :func:`feedback_weights`), ``predict`` (what B reconstructs: ``"input"`` X itself as in the
+    paper, ``"rated"`` whether a movie was rated at all, ``"liked"`` whether it was rated
+    ≥ ``like_threshold``).
+    """
+
+    algorithm = "ease"
+    _state_arrays = Recommender._state_arrays + ("modelled_idx_", "weights_")
+
+    def __init__(
+        self,
+        regularization: float = 500.0,
+        max_items: int | None = 5000,
+        min_ratings: int = 3,
+        like_threshold: float = 4.0,
+        low_rating_weight: float = 1.0,
+        predict: str = "input",
+        popularity_weight: float = 0.0,
+    ):
+        self.regularization = regularization
+        self.max_items = max_items
+        self.min_ratings = min_ratings
+        self.like_threshold = like_threshold
+        self.low_rating_weight = low_rating_weight
+        self.predict = predict
+        self.popularity_weight = popularity_weight
+
+    def _fit(self, user_items: sp.csr_matrix) -> None:
+        if self.predict not in PREDICT:
+            raise ValueError(f"predict must be one of {PREDICT}, got {self.predict!r}")
+        self.modelled_idx_ = self._choose_movies()
+        stars = user_items[:, self.modelled_idx_].tocsr()
+        x = stars.copy()
+        x.data = feedback_weights(x.data, self.like_threshold, self.low_rating_weight)
+        x.eliminate_zeros()
+        y = None
+        if self.predict != "input":
+            y = stars.copy()
+            y.data = (
+                np.ones_like(y.data)
+                if self.predict == "rated"
+                else (y.data >= self.like_threshold).astype(np.float32)
+            )
+            y.eliminate_zeros()
+        # Dense LAPACK work: let BLAS use every core (nothing else runs in parallel here).
+        with threadpool_limits(None, "blas"):
+            self.weights_ = ease_weights(x, self.regularization, y).astype(np.float32)
+        self._after_load()
+
+    def _choose_movies(self) -> np.ndarray:
+        """Indices of the modelled movies: most-rated first, ties by movieId, sorted."""
+        eligible = np.flatnonzero(self.n_ratings_ >= max(self.min_ratings, 1))
+        if self.max_items is not None and len(eligible) > self.max_items:
+            order = np.lexsort((self.movie_ids_[eligible], -self.n_ratings_[eligible]))
+            eligible = np.sort(eligible[order[: self.max_items]])
+        return eligible.astype(np.int32)
+
+    def _after_load(self) -> None:
+        # Position of each movie in B, −1 for movies outside the modelled set.
+        self._position = np.full(len(self.movie_ids_), -1, dtype=np.int64)
+        self._position[np.asarray(self.modelled_idx_)] = np.arange(len(self.modelled_idx_))
+        share = np.asarray(self.n_ratings_, dtype=np.float32) / max(len(self.user_ids_), 1)
+        self._prior = (self.popularity_weight * share)[np.asarray(self.modelled_idx_)]
+
+    def _input_row(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, ...]:
+        pos = self._position[movie_idx]
+        keep = pos >= 0
+        weights = feedback_weights(ratings[keep], self.like_threshold, self.low_rating_weight)
+        return pos[keep], weights
+
+    def _scores_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        pos, weights = self._input_row(np.asarray(movie_idx), np.asarray(ratings))
+        if not len(pos):
+            return self._popularity_scores()
+        scores = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
+        scores[self.modelled_idx_] = weights @ self.weights_[pos] + self._prior
+        return scores
+
+    def _scores_new_users(self, user_items: sp.csr_matrix) -> np.ndarray:
+        """Scores for a batch of new users (rows of stars over all movies), one matrix product."""
+        x = user_items[:, self.modelled_idx_].tocsr()
+        x.data = feedback_weights(x.data, self.like_threshold, self.low_rating_weight)
+        scores = np.full(user_items.shape, -np.inf, dtype=np.float32)
+        scores[:, self.modelled_idx_] = x @ self.weights_ + self._prior
+        empty = np.diff(x.indptr) == 0
+        if empty.any():
+            scores[empty] = self._popularity_scores()
+        return scores
+
+    def _similarity_scores(self, movie_idx: int) -> np.ndarray:
+        scores = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
+        pos = self._position[movie_idx]
+        if pos >= 0:
+            # Column j of B: how strongly each movie predicts j (Steck's item-item weights).
+            scores[self.modelled_idx_] = self.weights_[:, pos]
+        else:
+            scores[self.modelled_idx_] = self._co_rating_cosine(movie_idx)[self.modelled_idx_]
+        return scores
+
+    def _co_rating_cosine(self, movie_idx: int) -> np.ndarray:
+        user_items = self._user_items()
+        raters = user_items[:, [movie_idx]].nonzero()[0]
+        co_counts = np.bincount(user_items[raters].indices, minlength=len(self.movie_ids_))
+        norms = np.sqrt(self.n_ratings_.astype(np.float64) * max(len(raters), 1))
+        return (co_counts / np.maximum(norms, 1.0)).astype(np.float32)
