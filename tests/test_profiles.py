@@ -1,0 +1,294 @@
+"""Profile store: private links, saved-at-once ratings, validation, concurrency, restarts."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender import profiles
+from recommender.profiles import (
+    ProfileNotFound,
+    ProfileStore,
+    ProfileStoreError,
+    check_rating,
+    default_profiles_path,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def store(tmp_path) -> ProfileStore:
+    return ProfileStore(tmp_path / "profiles.sqlite3")
+
+
+def _database_bytes(path: Path) -> bytes:
+    """The database and its WAL / shared-memory files: data may not be checkpointed yet."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+# --- links -------------------------------------------------------------------------------
+
+
+def test_token_has_at_least_128_random_bits_and_is_url_safe(store):
+    tokens = {store.create() for _ in range(20)}
+    assert len(tokens) == 20
+    for token in tokens:
+        assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) * 8 >= 128
+        assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_only_the_token_hash_is_stored(store):
+    token = store.create()
+    store.rate(token, 2571, 4.5)
+    data = _database_bytes(store.path)
+    assert token.encode() not in data
+    assert token.encode("utf-16-le") not in data
+    with sqlite3.connect(store.path) as conn:
+        stored = [row[0] for row in conn.execute("SELECT token_sha256 FROM profiles")]
+    assert stored == [hashlib.sha256(token.encode()).digest()]
+
+
+@pytest.mark.parametrize("bad", ["", "x", None, 42, "A" * 10_000, "tok\udc80en"])
+def test_wrong_token_cannot_read_or_write(store, bad):
+    token = store.create()
+    store.rate(token, 1, 4.0)
+    other = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for wrong in (bad, other):
+        for call in (
+            lambda t: store.ratings(t),
+            lambda t: store.rate(t, 1, 1.0),
+            lambda t: store.add_many(t, {2: 3.0}),
+            lambda t: store.replace_all(t, {}),
+            lambda t: store.remove(t, 1),
+            lambda t: store.clear(t),
+            lambda t: store.delete(t),
+        ):
+            with pytest.raises(ProfileNotFound) as raised:
+                call(wrong)
+            # The same message whatever the token: nothing about which profiles exist.
+            assert str(raised.value) == str(ProfileNotFound())
+        assert not store.exists(wrong)
+    assert store.ratings(token) == {1: 4.0}
+
+
+def test_profiles_are_separate(store):
+    first, second = store.create(), store.create()
+    store.rate(first, 1, 5.0)
+    store.rate(second, 2, 1.0)
+    assert store.ratings(first) == {1: 5.0}
+    assert store.ratings(second) == {2: 1.0}
+
+
+# --- ratings -----------------------------------------------------------------------------
+
+
+def test_rate_change_remove_clear_replace(store):
+    token = store.create()
+    assert store.ratings(token) == {}
+    assert store.exists(token)
+    store.rate(token, 2571, 4.5)
+    store.rate(token, 1, 3)
+    store.rate(token, 2571, 2.0)  # a change, not a second rating
+    assert store.ratings(token) == {2571: 2.0, 1: 3.0}
+    assert store.remove(token, 2571) is True
+    assert store.remove(token, 2571) is False
+    assert store.ratings(token) == {1: 3.0}
+    store.add_many(token, {5: 0.5, 6: 5.0, 1: 4.0})
+    assert store.ratings(token) == {1: 4.0, 5: 0.5, 6: 5.0}
+    store.replace_all(token, {7: 3.5})
+    assert store.ratings(token) == {7: 3.5}
+    store.clear(token)
+    assert store.ratings(token) == {}
+    assert store.exists(token)  # clearing keeps the link
+    store.delete(token)
+    assert not store.exists(token)
+    with pytest.raises(ProfileNotFound):
+        store.ratings(token)
+
+
+def test_ratings_come_back_in_the_order_they_were_last_rated(store):
+    token = store.create()
+    for movie in (30, 10, 20):
+        store.rate(token, movie, 3.0)
+    store.rate(token, 30, 4.0)
+    assert list(store.ratings(token)) == [10, 20, 30]
+
+
+def test_ratings_are_plain_python_types(store):
+    token = store.create({np.int32(3): np.float32(4.5), np.int64(4): 2})
+    ratings = store.ratings(token)
+    assert ratings == {3: 4.5, 4: 2.0}
+    assert all(type(k) is int and type(v) is float for k, v in ratings.items())
+
+
+def test_create_with_ratings(store):
+    token = store.create({1: 4.0, 2: 2.5})
+    assert store.ratings(token) == {1: 4.0, 2: 2.5}
+
+
+@pytest.mark.parametrize(
+    ("movie", "rating", "words"),
+    [
+        (12, 0.0, "12"), (12, 5.5, "12"), (12, 0.25, "12"), (12, 3.3, "12"), (12, -1, "12"),
+        (12, math.nan, "12"), (12, math.inf, "12"), (12, "4", "12"), (12, None, "12"),
+        (12, True, "12"), (1.5, 4.0, "1.5"), ("12", 4.0, "'12'"), (True, 4.0, "True"),
+        (0, 4.0, "0"), (-3, 4.0, "-3"), (2**40, 4.0, str(2**40)), (None, 4.0, "None"),
+    ],
+)
+def test_invalid_ratings_are_refused_naming_the_movie(store, movie, rating, words):
+    token = store.create({1: 3.0})
+    with pytest.raises(ValueError, match="movie") as raised:
+        store.rate(token, movie, rating)
+    assert words in str(raised.value)
+    with pytest.raises(ValueError):
+        store.add_many(token, {2: 4.0, movie: rating})
+    with pytest.raises(ValueError):
+        store.replace_all(token, {movie: rating})
+    assert store.ratings(token) == {1: 3.0}  # nothing half-applied
+
+
+def test_check_rating_accepts_every_half_step():
+    for halves in range(1, 11):
+        assert check_rating(7, halves / 2) == (7, halves / 2)
+    assert check_rating(np.int64(7), np.float64(4.5)) == (7, 4.5)
+
+
+def test_failed_create_leaves_no_profile(store):
+    with pytest.raises(ValueError, match="movie 9"):
+        store.create({1: 4.0, 9: 6.0})
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM profiles").fetchone() == (0,)
+
+
+def test_add_many_is_all_or_nothing_at_the_database_too(store, monkeypatch):
+    token = store.create({1: 3.0, 2: 3.0})
+    monkeypatch.setattr(profiles, "MAX_RATINGS_PER_PROFILE", 3)
+    # Validation passes (2 ratings), but the profile would hold 4: the transaction rolls back.
+    with pytest.raises(ValueError, match="at most 3"):
+        store.add_many(token, {3: 4.0, 4: 4.0})
+    assert store.ratings(token) == {1: 3.0, 2: 3.0}
+    with pytest.raises(ValueError, match="at most 3"):
+        store.replace_all(token, {5: 1.0, 6: 1.0, 7: 1.0, 8: 1.0})
+    assert store.ratings(token) == {1: 3.0, 2: 3.0}
+
+
+# --- storage -----------------------------------------------------------------------------
+
+
+def test_restart_keeps_every_rating(tmp_path):
+    path = tmp_path / "p.sqlite3"
+    store = ProfileStore(path)
+    token = store.create()
+    expected = {movie: (movie % 10 + 1) / 2 for movie in range(1, 301)}
+    for movie, rating in expected.items():
+        store.rate(token, movie, rating)
+    store.remove(token, 300)
+    del expected[300]
+    del store
+    again = ProfileStore(path)
+    assert again.ratings(token) == expected
+
+
+def test_default_path_follows_recommender_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
+    assert default_profiles_path() == tmp_path / "cache" / "profiles.sqlite3"
+    store = ProfileStore()
+    assert store.path == tmp_path / "cache" / "profiles.sqlite3"
+    assert store.path.exists()
+
+
+def test_wal_mode_and_private_file(store):
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if os.name == "posix":
+        assert store.path.stat().st_mode & 0o077 == 0
+
+
+def test_unusable_path_raises_store_error(tmp_path):
+    with pytest.raises(ProfileStoreError, match="profile store"):
+        ProfileStore(tmp_path)  # a folder, not a file
+
+
+# --- concurrency -------------------------------------------------------------------------
+
+
+def test_threads_rating_one_profile_lose_nothing(store):
+    token = store.create()
+    barrier = threading.Barrier(8)
+
+    def session(worker: int) -> None:
+        barrier.wait()
+        for i in range(40):
+            store.rate(token, worker * 1000 + i + 1, 4.0)
+        store.add_many(token, {worker * 1000 + 500 + i: 2.5 for i in range(20)})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(session, range(8)))
+    ratings = store.ratings(token)
+    assert len(ratings) == 8 * 60
+    assert ratings[7 * 1000 + 40] == 4.0 and ratings[3 * 1000 + 519] == 2.5
+
+
+def test_two_store_instances_on_one_file_lose_nothing(tmp_path):
+    path = tmp_path / "shared.sqlite3"
+    first, second = ProfileStore(path), ProfileStore(path)
+    token = first.create()
+    barrier = threading.Barrier(2)
+
+    def session(store: ProfileStore, offset: int) -> None:
+        barrier.wait()
+        for i in range(100):
+            store.rate(token, offset + i, 3.5)
+            if i % 10 == 0:  # reads interleave with the other session's writes
+                store.ratings(token)
+
+    threads = [threading.Thread(target=session, args=(s, o))
+               for s, o in ((first, 1), (second, 10_001))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(first.ratings(token)) == 200
+    assert second.ratings(token) == first.ratings(token)
+
+
+@pytest.mark.slow
+def test_processes_rating_one_profile_lose_nothing(tmp_path):
+    path = tmp_path / "multi.sqlite3"
+    token = ProfileStore(path).create()
+    script = textwrap.dedent(
+        """
+        import sys
+        from recommender.profiles import ProfileStore
+        path, token, offset = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        store = ProfileStore(path)
+        for i in range(100):
+            store.rate(token, offset + i, 4.5)
+        store.add_many(token, {offset + 500 + i: 1.0 for i in range(50)})
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script, str(path), token, str(n * 1000 + 1)],
+                         env=env, stderr=subprocess.PIPE, text=True)
+        for n in range(4)
+    ]
+    for worker in workers:
+        _, errors = worker.communicate(timeout=120)
+        assert worker.returncode == 0, errors
+    ratings = ProfileStore(path).ratings(token)
+    assert len(ratings) == 4 * 150
+    assert ratings[3001] == 4.5 and ratings[3549] == 1.0
