@@ -98,12 +98,12 @@ class Recommender:
     def fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> Self:
         """Learn from ``ratings`` (userId, movieId, rating); ``movies`` enables filters."""
         user_ids, movie_ids, values = _check_training_ratings(ratings)
-        self.movie_ids_, movie_idx = np.unique(movie_ids, return_inverse=True)
-        self.user_ids_, user_idx = np.unique(user_ids, return_inverse=True)
-        self.movie_ids_ = self.movie_ids_.astype(np.int32)
-        self.user_ids_ = self.user_ids_.astype(np.int32)
+        self.movie_ids_, movie_idx = vocabulary(movie_ids)
+        self.user_ids_, user_idx = vocabulary(user_ids)
         shape = (len(self.user_ids_), len(self.movie_ids_))
         user_items = sp.csr_matrix((values, (user_idx, movie_idx)), shape=shape, dtype=np.float32)
+        if user_items.nnz != len(values):  # the conversion summed repeated (user, movie) pairs
+            _raise_on_duplicates(user_ids, movie_ids)
         user_items.sort_indices()
         self.user_items_indptr_ = user_items.indptr.astype(np.int64)
         self.user_items_indices_ = user_items.indices.astype(np.int32)
@@ -426,12 +426,27 @@ def _check_training_ratings(ratings: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
             f"ratings row {row}: rating {values[row]} for movieId {movie_ids[row]} is outside "
             f"{MIN_RATING}–{MAX_RATING}"
         )
-    packed = pd.Series(user_ids << 32 | movie_ids)
-    duplicated = packed.duplicated().to_numpy()
-    if duplicated.any():
-        row = int(np.flatnonzero(duplicated)[0])
-        raise ValueError(
-            f"ratings row {row}: duplicated (userId, movieId) = "
-            f"({user_ids[row]}, {movie_ids[row]})"
-        )
     return user_ids, movie_ids, values
+
+
+def _raise_on_duplicates(user_ids: np.ndarray, movie_ids: np.ndarray) -> None:
+    duplicated = pd.Series(user_ids << 32 | movie_ids).duplicated().to_numpy()
+    row = int(np.flatnonzero(duplicated)[0])
+    raise ValueError(
+        f"ratings row {row}: duplicated (userId, movieId) = ({user_ids[row]}, {movie_ids[row]})"
+    )
+
+
+def vocabulary(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ids (int32) and each input's row number in them.
+
+    MovieLens ids are small positive integers, so a lookup table does in O(n) what
+    ``np.unique`` does by sorting (2 s of a 10M-rating fit); other ids fall back to sorting.
+    """
+    if len(ids) and ids.min() >= 0 and ids.max() < 4 * len(ids) + 1_000_000:
+        present = np.bincount(ids) > 0
+        unique = np.flatnonzero(present)
+        lookup = np.cumsum(present, dtype=np.int64) - 1
+        return unique.astype(np.int32), lookup[ids].astype(np.int32)
+    unique, index = np.unique(ids, return_inverse=True)
+    return unique.astype(np.int32), index.astype(np.int32)
