@@ -1,0 +1,17 @@
+"""MovieLens recommender: the Streamlit entry point (``streamlit run app.py``).
+
+Only routing and page setup live here; each page is a thin script in ``pages/``.
+"""
+
+import streamlit as st
+
+from ui import cards
+
+st.set_page_config(page_title="MovieLens Recommender", page_icon="🎬", layout="wide")
+cards.inject_css()
+pages = [
+    st.Page("pages/discover.py", title="Discover", icon=":material/explore:", default=True),
+    st.Page("pages/picks.py", title="Your picks", icon=":material/star:", url_path="picks"),
+    st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
+]
+st.navigation(pages, position="top").run()

@@ -1,0 +1,184 @@
+"""The Streamlit app through streamlit.testing.v1.AppTest, on real MovieLens data.
+
+Needs MOVIELENS_DIR (ml-latest-small); the conftest points RECOMMENDER_CACHE at a temporary
+folder, so the first test trains the models it uses (cached in memory for the others).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.cards import card_html
+from ui.text import md_escape
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+TIMEOUT = 60  # the first run of a session loads the data and trains a model
+SHAWSHANK, STAR_WARS, FELLOWSHIP, MATRIX = 318, 260, 4993, 2571
+UNRATED = 1076  # The Innocents (1961): in movies.csv, nobody rated it
+
+
+@pytest.fixture
+def app(movielens_dir) -> AppTest:
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def keys(at: AppTest, prefix: str) -> list[str]:
+    """Keys of the buttons and selectboxes whose key starts with ``prefix``."""
+    widgets = [*at.button, *at.selectbox]
+    return [w.key for w in widgets if w.key and w.key.startswith(prefix)]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def open_picks(at: AppTest) -> AppTest:
+    at.run()
+    return at.switch_page("pages/picks.py").run()
+
+
+def rate(at: AppTest, movie_id: int, stars: float, place: str = "starter") -> AppTest:
+    return at.selectbox(key=f"rate-{place}-{movie_id}").set_value(stars).run()
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [("pages/discover.py", "Discover"), ("pages/picks.py", "Your picks"),
+     ("pages/about.py", "About")],
+)
+def test_every_page_runs(app, page, title):
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception
+    assert [t.value for t in app.title] == [title]
+    assert not app.error
+
+
+def test_search_then_choose_a_movie_shows_similar_movies(app):
+    app.run()
+    app.text_input(key="discover-search").input("matrix").run()
+    assert f"open-search-{MATRIX}" in keys(app, "open-search-")
+    app.button(key=f"open-search-{MATRIX}").click().run()
+    assert not app.exception
+    assert app.query_params.get("movie") == str(MATRIX)
+    assert app.text_input(key="discover-search").value == ""  # the search made way
+    assert [h.value for h in app.header] == ["The Matrix"]
+    assert "Because you watched The Matrix" in texts(app.subheader)
+    similar = keys(app, "open-similar-")
+    assert len(similar) == 12 and f"open-similar-{MATRIX}" not in similar
+    # A similar movie's card leads on to that movie.
+    app.button(key=similar[0]).click().run()
+    assert app.query_params["movie"] == similar[0].removeprefix("open-similar-")
+
+
+def test_deep_link_opens_the_movie(app):
+    app.query_params["movie"] = str(MATRIX)
+    app.run()
+    assert not app.exception
+    assert [h.value for h in app.header] == ["The Matrix"]
+    assert [m.value for m in app.metric][:2] == ["4.19 ★", "278"]
+    assert len(keys(app, "open-similar-")) == 12
+
+
+@pytest.mark.parametrize("movie", ["not-a-number", "999999999", "-1"])
+def test_bad_deep_link_is_explained(app, movie):
+    app.query_params["movie"] = movie
+    app.run()
+    assert not app.exception
+    assert "There is no movie with id" in texts(app.warning)
+    app.button(key="bad-link-back").click().run()
+    assert "movie" not in app.query_params
+    assert keys(app, "open-popular-")
+
+
+def test_movie_without_ratings_shows_details_and_a_note(app):
+    app.query_params["movie"] = str(UNRATED)
+    app.run()
+    assert not app.exception
+    assert [h.value for h in app.header] == ["The Innocents"]
+    assert "Nobody has rated" in texts(app.info)
+    assert not keys(app, "open-similar-")
+
+
+def test_rate_three_movies_then_picks_exclude_them(app):
+    open_picks(app)
+    assert "Rate a few movies" in texts(app.info)
+    for movie_id, stars in ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0)):
+        rate(app, movie_id, stars)
+    assert not app.exception
+    assert app.session_state["ratings"] == {SHAWSHANK: 5.0, STAR_WARS: 4.5, FELLOWSHIP: 4.0}
+    picks = [int(k.removeprefix("rate-pick-")) for k in keys(app, "rate-pick-")]
+    assert len(picks) == 12
+    assert not {SHAWSHANK, STAR_WARS, FELLOWSHIP} & set(picks)
+    assert "ALS picks from your 3 ratings" in texts(app.caption)
+    assert "Because you liked" in texts(app.markdown)
+    # The starter cards keep showing what was rated; the ratings list offers edits.
+    assert app.selectbox(key=f"rate-starter-{SHAWSHANK}").value == 5.0
+    assert app.select_slider(key=f"edit-{STAR_WARS}").value == 4.5
+
+
+def test_edit_remove_and_clear_ratings(app):
+    open_picks(app)
+    for movie_id, stars in ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0)):
+        rate(app, movie_id, stars)
+    app.select_slider(key=f"edit-{STAR_WARS}").set_value(2.0).run()
+    assert app.session_state["ratings"][STAR_WARS] == 2.0
+    assert app.selectbox(key=f"rate-starter-{STAR_WARS}").value == 2.0  # mirrors the edit
+    app.button(key=f"remove-{FELLOWSHIP}").click().run()
+    assert FELLOWSHIP not in app.session_state["ratings"]
+    assert app.selectbox(key=f"rate-starter-{FELLOWSHIP}").value is None
+    app.toggle(key="picks-show-rated").set_value(False).run()
+    assert not [s for s in app.select_slider if s.key.startswith("edit-")]
+    app.button(key="picks-clear").click().run()
+    assert app.session_state["ratings"] == {}
+    assert not keys(app, "rate-pick-")
+    assert not app.exception
+
+
+def test_model_switch_and_filters(app, movielens):
+    open_picks(app)
+    for movie_id, stars in ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0)):
+        rate(app, movie_id, stars)
+    als = keys(app, "rate-pick-")
+    app.segmented_control(key="picks-model").set_value("popularity").run()
+    assert not app.exception
+    assert app.session_state["algorithm"] == "popularity"
+    assert "Popularity picks from your 3 ratings" in texts(app.caption)
+    assert "Popular with everyone" in texts(app.markdown)
+    assert keys(app, "rate-pick-") != als
+    app.multiselect(key="picks-genres").set_value(["Animation"]).run()
+    picks = [int(k.removeprefix("rate-pick-")) for k in keys(app, "rate-pick-")]
+    genres = movielens.movies.set_index("movieId").loc[picks, "genres"]
+    assert len(picks) == 12 and genres.str.contains("Animation").all()
+    app.slider(key="picks-years").set_value((1910, 1915)).run()  # no animation then
+    assert "No movie matches these filters" in texts(app.info)
+    # The chosen model also ranks Discover's similar movies.
+    app.switch_page("pages/discover.py")
+    app.query_params["movie"] = str(MATRIX)
+    app.run()
+    assert "Popularity model" in texts(app.caption)
+
+
+def test_missing_data_is_explained_without_a_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("MOVIELENS_DIR", str(tmp_path / "no-such-folder"))
+    for page in ("pages/discover.py", "pages/picks.py", "pages/about.py"):
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.run()
+        at.switch_page(page).run()
+        assert not at.exception, page
+        message = texts(at.error)
+        assert "could not be loaded" in message and "does not exist" in message, page
+        assert "MOVIELENS_DIR=/path/to/ml-latest-small" in texts(at.markdown), page
+
+
+def test_user_text_is_escaped():
+    row = {"display_title": '<img src=x onerror="alert(1)">', "year": 1999,
+           "genres": "Drama|<b>"}
+    html = card_html(row, 'data:image/svg+xml;base64,AAAA" onload="x')
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert '" onload="x' not in html and "&lt;b&gt;" in html
+    assert md_escape("*batteries not included") == r"\*batteries not included"
+    assert md_escape("[x](javascript:alert(1))") == r"\[x\]\(javascript\:alert\(1\)\)"

@@ -1,0 +1,146 @@
+"""Poster cards and grids: equal-sized cards (2:3 poster, two-line title) in a tidy grid.
+
+Titles, genres and tags are user-generated: they reach HTML only through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from ui import resources, session
+from ui.text import short_stars
+
+COLUMNS = 6
+
+# Fixed heights for every text line keep all cards of a row the same size and their
+# buttons aligned, whatever the title length.
+CSS = """
+<style>
+.mv-card { display: flex; flex-direction: column; gap: 0.15rem; }
+/* Streamlit's Markdown styles images with object-fit: scale-down; posters must fill. */
+.mv-card img.mv-poster, img.mv-hero { object-fit: cover !important; max-width: 100%; }
+.mv-poster { width: 100%; aspect-ratio: 2 / 3; display: block;
+  border-radius: 0.5rem; background: #e7e5e4; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.18); }
+.mv-title { font-weight: 600; font-size: 0.92rem; line-height: 1.25; height: 2.5em;
+  margin-top: 0.45rem; overflow: hidden; display: -webkit-box; -webkit-line-clamp: 2;
+  -webkit-box-orient: vertical; }
+.mv-meta { font-size: 0.78rem; opacity: 0.65; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; }
+.mv-note { font-size: 0.78rem; line-height: 1.3; height: 1.3em; overflow: hidden;
+  display: -webkit-box; -webkit-line-clamp: 1; -webkit-box-orient: vertical; }
+.mv-note.lines-3 { height: 3.9em; -webkit-line-clamp: 3; }
+.mv-score { font-variant-numeric: tabular-nums; color: #d6336c; font-weight: 600; }
+.mv-note b { font-weight: 600; }
+.mv-hero { width: 100%; aspect-ratio: 2 / 3; display: block; border-radius: 0.75rem;
+  box-shadow: 0 2px 10px rgba(0, 0, 0, 0.25); }
+.mv-chips { display: flex; flex-wrap: wrap; gap: 0.35rem; margin: 0.2rem 0 0.6rem 0; }
+.mv-chip { font-size: 0.8rem; padding: 0.1rem 0.6rem; border-radius: 1rem;
+  background: rgba(120, 113, 108, 0.14); white-space: nowrap; }
+.mv-chip.genre { background: rgba(214, 51, 108, 0.12); }
+</style>
+"""
+
+
+def inject_css() -> None:
+    """The card styles, once per run (style-only HTML takes no space on the page)."""
+    st.html(CSS)
+
+
+def html_block(body: str) -> None:
+    """Raw HTML that the caller has already escaped (a single block, no Markdown inside)."""
+    st.markdown(body, unsafe_allow_html=True)
+
+
+def year_text(row: pd.Series) -> str:
+    """The year, or an empty string for the few titles without one."""
+    return str(int(row["year"])) if pd.notna(row["year"]) else ""
+
+
+def genres_text(genres: str, limit: int = 2) -> str:
+    """"Action|Sci-Fi|Thriller" -> "Action · Sci-Fi"."""
+    names = [g for g in str(genres).split("|") if g and not g.startswith("(")]
+    return " · ".join(names[:limit])
+
+
+def card_html(row: pd.Series, poster: str, note: str = "", note_lines: int = 1) -> str:
+    """One card: poster, title (clamped to two lines), year and genres, an optional note.
+
+    ``note`` is HTML the caller built from escaped parts, clamped to 1 or 3 lines.
+    """
+    title = html.escape(str(row["display_title"]))
+    year = year_text(row)
+    meta = " · ".join(p for p in (year, html.escape(genres_text(row["genres"]))) if p)
+    label = html.escape(f"{row['display_title']} ({year})" if year else str(row["display_title"]))
+    note_div = f'<div class="mv-note lines-{note_lines}">{note}</div>' if note else ""
+    return (
+        f'<div class="mv-card"><img class="mv-poster" src="{html.escape(poster)}" '
+        f'alt="{label}" loading="lazy"><div class="mv-title" title="{label}">{title}</div>'
+        f'<div class="mv-meta">{meta or "&nbsp;"}</div>{note_div}</div>'
+    )
+
+
+def movie_grid(
+    rows: pd.DataFrame,
+    place: str,
+    *,
+    columns: int = COLUMNS,
+    notes: Mapping[int, str] | None = None,
+    note_lines: int = 1,
+    on_open: Callable[[int], None] | None = None,
+    rate: bool = False,
+) -> None:
+    """A grid of cards for catalogue ``rows``.
+
+    ``place`` makes widget keys unique per grid (``open-<place>-<movieId>``,
+    ``rate-<place>-<movieId>``). ``notes``: escaped HTML per movieId, ``note_lines`` (1 or 3)
+    high. ``on_open``: a "Details" button calling it with the movieId. ``rate``: a half-star
+    rating picker.
+    """
+    if rows.empty:
+        return
+    posters = resources.poster_urls(rows)
+    grid = st.grid(columns, gap="small", min_column_width=140)
+    for movie_id, row in rows.iterrows():
+        with grid.cell():
+            note = notes.get(int(movie_id), "&nbsp;") if notes is not None else ""
+            html_block(card_html(row, posters[int(movie_id)], note, note_lines))
+            if rate:
+                rating_input(int(movie_id), str(row["display_title"]), place)
+            if on_open is not None:
+                st.button(
+                    "Details",
+                    key=f"open-{place}-{movie_id}",
+                    on_click=on_open,
+                    args=(int(movie_id),),
+                    icon=":material/arrow_forward:",
+                    icon_position="right",
+                    width="stretch",
+                )
+
+
+def rating_input(movie_id: int, title: str, place: str) -> None:
+    """A compact half-star picker that mirrors (and edits) the visitor's rating of the movie."""
+    key = f"rate-{place}-{movie_id}"
+    session.sync_widget(key, session.ratings().get(movie_id))
+    st.selectbox(
+        f"Your rating of {title}",
+        session.STAR_STEPS[::-1],
+        index=None,
+        key=key,
+        format_func=short_stars,
+        placeholder="Rate it…",
+        label_visibility="collapsed",
+        on_change=session.on_rating_change,
+        args=(key, movie_id, title),
+    )
+
+
+def chips(labels: Sequence[str], kind: str = "") -> None:
+    """Labels as small rounded chips (escaped: tags are user-generated)."""
+    if labels:
+        spans = "".join(f'<span class="mv-chip {kind}">{html.escape(t)}</span>' for t in labels)
+        html_block(f'<div class="mv-chips">{spans}</div>')

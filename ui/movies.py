@@ -1,0 +1,152 @@
+"""Plain functions on the catalogue and the models: no Streamlit, no caching (see resources).
+
+``catalogue`` below is the table built by :func:`build_catalogue`: one row per movie, indexed
+by movieId.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from recommender import MovieLens, Recommender, UnknownMovieError
+from recommender.data import genre_list
+
+LIKED = 3.5  # a rating at least this good can explain a pick ("because you liked X")
+MAX_REASON_SOURCES = 50  # the most recent liked movies considered; keeps reasons cheap
+
+
+def build_catalogue(data: MovieLens) -> pd.DataFrame:
+    """Movies with their stats and TMDB/IMDb ids, indexed by movieId."""
+    movies = data.movies.set_index("movieId")
+    table = movies[["title", "display_title", "year", "genres"]].join(data.movie_stats)
+    links = data.links.drop_duplicates("movieId").set_index("movieId")[["tmdbId", "imdbId"]]
+    return table.join(links)
+
+
+def rows(catalogue: pd.DataFrame, movie_ids: Sequence[int]) -> pd.DataFrame:
+    """Catalogue rows for ``movie_ids`` in the same order, skipping unknown ids."""
+    ids = [int(m) for m in movie_ids]
+    known = catalogue.index.intersection(ids)
+    return catalogue.loc[[m for m in ids if m in known]]
+
+
+def starter_movies(
+    catalogue: pd.DataFrame, count: int = 120, pool: int = 600, min_mean: float = 3.5
+) -> list[int]:
+    """Well-known, well-liked movies in an order that mixes genres and decades.
+
+    Candidates are the ``pool`` most-rated movies with a mean of at least ``min_mean``. They are
+    picked greedily: each step takes the candidate with the best popularity score after a
+    penalty for every already-picked movie that shares its main genre or its decade, so the
+    first screen is not twelve 1990s dramas. Deterministic: every visitor sees the same list.
+    """
+    ranked = catalogue[catalogue["n_ratings"] > 0].nlargest(pool, "n_ratings")
+    ranked = ranked[ranked["mean_rating"] >= min_mean]
+    if ranked.empty:
+        return []
+    base = np.log1p(ranked["n_ratings"].to_numpy(float)) + ranked["mean_rating"].to_numpy(float)
+    main_genres = [(genre_list(g) or ["?"])[0] for g in ranked["genres"]]
+    decades = [int(y) // 10 if pd.notna(y) else -1 for y in ranked["year"]]
+    ids = ranked.index.to_numpy()
+    used_genre: Counter[str] = Counter()
+    used_decade: Counter[int] = Counter()
+    chosen: list[int] = []
+    available = np.ones(len(ranked), dtype=bool)
+    for _ in range(min(count, len(ranked))):
+        penalty = np.array(
+            [0.9 * used_genre[g] + 0.6 * used_decade[d] for g, d in zip(main_genres, decades,
+                                                                         strict=True)]
+        )
+        score = np.where(available, base - penalty, -math.inf)
+        best = int(np.argmax(score))
+        available[best] = False
+        chosen.append(int(ids[best]))
+        used_genre[main_genres[best]] += 1
+        used_decade[decades[best]] += 1
+    return chosen
+
+
+def top_tags(tags: pd.DataFrame, limit: int = 8) -> dict[int, list[str]]:
+    """The most used tags of each movie (case-insensitive, most taggers first)."""
+    if tags.empty:
+        return {}
+    frame = pd.DataFrame({
+        "movieId": tags["movieId"].to_numpy(),
+        "tag": tags["tag"].astype(str).str.strip(),
+        "userId": tags["userId"].to_numpy(),
+    })
+    frame = frame[frame["tag"] != ""]
+    frame["key"] = frame["tag"].str.casefold()
+    counted = (
+        frame.groupby(["movieId", "key"], sort=False)
+        .agg(tag=("tag", "first"), users=("userId", "nunique"))
+        .reset_index()
+        .sort_values(["movieId", "users", "key"], ascending=[True, False, True])
+    )
+    return {
+        int(movie): group["tag"].head(limit).tolist()
+        for movie, group in counted.groupby("movieId", sort=False)
+    }
+
+
+def similar(model: Recommender, movie_id: int, n: int = 12) -> pd.DataFrame | None:
+    """Movies most like ``movie_id``; None when the model has never seen it (no ratings)."""
+    try:
+        return model.similar(movie_id, n=n)
+    except UnknownMovieError:
+        return None
+
+
+def recommend(
+    model: Recommender,
+    ratings: Mapping[int, float],
+    n: int = 12,
+    genres: Sequence[str] | None = None,
+    years: tuple[int, int] | None = None,
+) -> pd.DataFrame:
+    """Top-``n`` picks (movieId, score, because) for a visitor's ratings.
+
+    ``because`` is the liked movie that best explains each pick, or <NA>.
+    """
+    genres = list(genres) if genres else None
+    picks = model.recommend(dict(ratings), n=n, genres=genres, years=years)
+    picks["because"] = pd.array(
+        explain(model, ratings, picks["movieId"].tolist()), dtype="Int64"
+    )
+    return picks
+
+
+def explain(model: Recommender, ratings: Mapping[int, float], picks: Sequence[int]) -> list:
+    """For each pick, the liked movie most similar to it (None when nothing explains it).
+
+    Uses the model's own notion of similarity: cosine of its item vectors where it has them
+    (ALS, NMF), else its ``similar`` scores (item-item models). Popularity picks ignore the
+    visitor, so they are never explained by a rated movie.
+    """
+    liked = [m for m, stars in ratings.items() if stars >= LIKED][-MAX_REASON_SOURCES:]
+    known = [m for m, ok in zip(liked, model.known_movies(liked), strict=True) if ok]
+    if not picks or not known or model.algorithm == "popularity":
+        return [None] * len(picks)
+    source_idx = np.searchsorted(model.movie_ids_, known)
+    pick_idx = np.searchsorted(model.movie_ids_, picks)
+    similarity = _similarity(model, source_idx, pick_idx)
+    best = similarity.argmax(axis=0)
+    return [
+        known[b] if similarity[b, i] > 0 else None for i, b in enumerate(best.tolist())
+    ]
+
+
+def _similarity(model: Recommender, source_idx: np.ndarray, pick_idx: np.ndarray) -> np.ndarray:
+    """sources × picks similarity in the model's own terms."""
+    # These two helpers are the library's internals; a public model.similarity(a, b) would be
+    # the clean way (noted in the report). Both are read-only and cached inside the model.
+    try:
+        vectors = model._normalised_item_vectors()
+        return vectors[source_idx] @ vectors[pick_idx].T
+    except NotImplementedError:  # item-item models have no item vectors
+        return np.stack([model._similarity_scores(int(i))[pick_idx] for i in source_idx])

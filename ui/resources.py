@@ -1,0 +1,255 @@
+"""Everything shared between visitors, cached once per process: the only place that caches.
+
+Every cached function takes the MovieLens folder as its first argument, so pointing
+MOVIELENS_DIR elsewhere (or fixing a wrong value) takes effect without a restart, and a
+failed load is never cached (Streamlit does not cache exceptions). Objects returned by
+``st.cache_resource`` are shared by every session and must be treated as read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from recommender import (
+    ALGORITHMS,
+    DataError,
+    ModelFileError,
+    MovieLens,
+    Recommender,
+    load_movielens,
+    train,
+)
+from recommender.models import load_or_train
+from recommender.posters import TMDB_ATTRIBUTION, PosterClient, placeholder_data_uri
+from recommender.search import TitleIndex
+from ui import movies
+from ui.text import count, model_label
+
+log = logging.getLogger(__name__)
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB; late answers fill the cache
+
+
+def data_dir() -> str | None:
+    """The MovieLens folder from MOVIELENS_DIR (None: the loader downloads ml-latest-small)."""
+    return os.environ.get("MOVIELENS_DIR") or None
+
+
+# --- data --------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading MovieLens…")
+def _movielens(path: str | None) -> MovieLens:
+    return load_movielens(path)
+
+
+def movielens() -> MovieLens:
+    """The dataset; raises :class:`recommender.DataError` with a readable message."""
+    return _movielens(data_dir())
+
+
+def movielens_or_stop() -> MovieLens:
+    """The dataset, or a friendly explanation on the page and the end of this run."""
+    try:
+        return movielens()
+    except DataError as error:
+        show_data_error(error)
+        st.stop()
+
+
+def show_data_error(error: DataError) -> None:
+    """What went wrong and how to fix it, without a traceback."""
+    st.error(f"**The movie data could not be loaded.** {error}", icon=":material/error:")
+    st.markdown(
+        "To fix it, download [ml-latest-small](https://grouplens.org/datasets/movielens/), "
+        "unzip it and start the app with the folder that holds `movies.csv` and "
+        "`ratings.csv`:\n\n"
+        "```bash\nMOVIELENS_DIR=/path/to/ml-latest-small streamlit run app.py\n```\n"
+        "Without MOVIELENS_DIR the app downloads the dataset on its first run, which needs "
+        "a network connection."
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _catalogue(path: str | None) -> pd.DataFrame:
+    return movies.build_catalogue(_movielens(path))
+
+
+def catalogue() -> pd.DataFrame:
+    """One row per movie (titles, year, genres, n_ratings, mean_rating, ids), by movieId."""
+    return _catalogue(data_dir())
+
+
+@st.cache_resource(show_spinner="Building the title search…")
+def _title_index(path: str | None) -> TitleIndex:
+    data = _movielens(path)
+    return TitleIndex(data.movies, popularity=data.movie_stats["n_ratings"])
+
+
+def search(query: str, limit: int = 12) -> pd.DataFrame:
+    """Fuzzy title search: movieId, title, score, best first."""
+    return _title_index(data_dir()).search(query, limit=limit)
+
+
+@st.cache_resource(show_spinner=False)
+def _starters(path: str | None) -> list[int]:
+    return movies.starter_movies(_catalogue(path))
+
+
+def starters() -> list[int]:
+    """Well-known movies across genres and decades, for visitors who have rated nothing."""
+    return _starters(data_dir())
+
+
+@st.cache_resource(show_spinner=False)
+def _tags(path: str | None) -> dict[int, list[str]]:
+    return movies.top_tags(_movielens(path).tags)
+
+
+def top_tags(movie_id: int) -> list[str]:
+    """The movie's most used tags (user-generated text: escape before display)."""
+    return _tags(data_dir()).get(int(movie_id), [])
+
+
+# --- models ------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=len(ALGORITHMS) + 2)
+def _model(path: str | None, algorithm: str) -> Recommender:
+    data = _movielens(path)
+    try:
+        return load_or_train(data.ratings, algorithm, movies=data.movies)
+    except OSError as error:
+        # The model cache is not writable (read-only disk, full disk): serve from memory.
+        log.warning("Could not save the %s model (%s); training in memory", algorithm, error)
+        return train(data.ratings, algorithm, movies=data.movies)
+
+
+def model(algorithm: str) -> Recommender:
+    """The fitted model, trained on first use (then loaded from disk after a restart)."""
+    data = movielens()
+    text = f"Training the {model_label(algorithm)} model on {count(len(data.ratings), 'rating')}…"
+    with st.spinner(text, show_time=True):  # only appears when this takes over half a second
+        return _model(data_dir(), algorithm)
+
+
+def model_or_none(algorithm: str) -> Recommender | None:
+    """The model, or None after explaining on the page why it is unavailable."""
+    try:
+        return model(algorithm)
+    except (ValueError, RuntimeError, MemoryError, ModelFileError) as error:
+        log.exception("Model %s failed", algorithm)
+        st.error(
+            f"The {model_label(algorithm)} model could not be trained: {error}. "
+            "Choose another model on Your picks, or check the server log.",
+            icon=":material/error:",
+        )
+        return None
+
+
+# --- posters -----------------------------------------------------------------------------
+
+
+def _secret(name: str) -> str | None:
+    """A TMDB credential from .streamlit/secrets.toml, else the environment."""
+    try:
+        value = st.secrets.get(name)
+    except FileNotFoundError:  # no secrets file at all (Streamlit raises instead of None)
+        value = None
+    return str(value) if value else os.environ.get(name) or None
+
+
+@st.cache_resource(show_spinner=False)
+def _poster_client(api_key: str | None, read_token: str | None) -> PosterClient | None:
+    if not (api_key or read_token):
+        return None
+    return PosterClient(api_key=api_key, read_token=read_token)
+
+
+def poster_client() -> PosterClient | None:
+    """The shared TMDB client, or None without credentials (cards show placeholders)."""
+    return _poster_client(_secret("TMDB_API_KEY"), _secret("TMDB_READ_TOKEN"))
+
+
+def poster_urls(rows: pd.DataFrame, size: str = "w342") -> dict[int, str]:
+    """A poster URL for every catalogue row: TMDB where it has one, else a drawn placeholder."""
+    client = poster_client()
+    found: dict[int, str | None] = {}
+    if client is not None and len(rows):
+        links = rows[["tmdbId", "imdbId"]].reset_index()
+        found = client.urls_for_movies(links, size=size, wait=POSTER_WAIT_S)
+    urls = {}
+    for movie_id, row in rows.iterrows():
+        url = found.get(int(movie_id))
+        if not url:
+            year = int(row["year"]) if pd.notna(row["year"]) else None
+            url = placeholder_data_uri(row["display_title"], year, row["genres"])
+        urls[int(movie_id)] = url
+    return urls
+
+
+def poster_attribution() -> str | None:
+    """TMDB's required attribution when posters come from TMDB, else None."""
+    return TMDB_ATTRIBUTION if poster_client() is not None else None
+
+
+# --- figures for the About page ----------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False)
+def _figures(path: str | None) -> dict[str, Any]:
+    data = _movielens(path)
+    ratings = data.ratings
+    histogram = ratings["rating"].value_counts().sort_index()
+    per_movie = np.sort(data.movie_stats["n_ratings"].to_numpy())[::-1]
+    return {
+        "users": int(ratings["userId"].nunique()),
+        "movies": len(data.movies),
+        "rated_movies": int((per_movie > 0).sum()),
+        "ratings": len(ratings),
+        "tags": len(data.tags),
+        "first": pd.to_datetime(ratings["timestamp"].min(), unit="s").year,
+        "last": pd.to_datetime(ratings["timestamp"].max(), unit="s").year,
+        "mean": float(ratings["rating"].mean()),
+        "histogram": pd.DataFrame({"stars": histogram.index.astype(float),
+                                   "ratings": histogram.to_numpy()}),
+        "long_tail": pd.DataFrame({"rank": np.arange(1, len(per_movie) + 1),
+                                   "ratings": per_movie}),
+        "top_share": float(per_movie[: max(1, len(per_movie) // 10)].sum() / max(1, len(ratings))),
+    }
+
+
+def figures() -> dict[str, Any]:
+    """Dataset figures: counts, rating histogram, ratings per movie (sorted), shares."""
+    return _figures(data_dir())
+
+
+@st.cache_data(show_spinner=False)
+def _read_json(path: str, modified: float) -> Any:
+    del modified  # part of the cache key only: a rewritten file is read again
+    return json.loads(Path(path).read_text())
+
+
+def evaluation() -> tuple[dict | None, dict | None, str | None]:
+    """(docs/evaluation.json, docs/evaluation_chart.json, problem) as far as they exist."""
+    found: list[dict | None] = []
+    problem = None
+    for name in ("evaluation.json", "evaluation_chart.json"):
+        file = DOCS / name
+        try:
+            found.append(_read_json(str(file), file.stat().st_mtime))
+        except FileNotFoundError:
+            found.append(None)
+        except (OSError, ValueError) as error:  # half-written or malformed: say so
+            found.append(None)
+            problem = f"{name} could not be read ({type(error).__name__}: {error})"
+    return found[0], found[1], problem

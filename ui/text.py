@@ -1,0 +1,74 @@
+"""Labels, copy and escaping shared by the pages."""
+
+from __future__ import annotations
+
+import re
+
+MODEL_LABELS = {
+    "als": "ALS",
+    "nmf": "NMF",
+    "popularity": "Popularity",
+    "ease": "EASE",
+    "hybrid": "Hybrid",
+}
+MODEL_NOTES = {
+    "als": "Matrix factorisation of who watched what (alternating least squares, implicit "
+    "feedback). Finds taste dimensions and folds a new visitor in without retraining.",
+    "nmf": "Non-negative matrix factorisation of the star ratings: predicted stars, which mix "
+    "'would like it' with 'would watch it at all'.",
+    "popularity": "The most-rated movies, the same for everyone: the baseline every model must "
+    "beat.",
+    "ease": "EASE, an item-to-item model solved in closed form: each movie you rate votes for "
+    "the movies that co-occur with it.",
+    "hybrid": "A blend of EASE and ALS scores: the two make different mistakes, so together "
+    "they rank held-out favourites best.",
+}
+
+LICENCE = """\
+This app uses the [MovieLens](https://grouplens.org/datasets/movielens/) dataset from
+GroupLens Research at the University of Minnesota. The data is used for research and
+demonstration under the GroupLens licence: it may be redistributed only under the same terms,
+it is not endorsed by the University of Minnesota or GroupLens, and it must not be used for
+commercial purposes without permission.
+"""
+CITATION = (
+    "F. Maxwell Harper and Joseph A. Konstan. 2015. The MovieLens Datasets: History and "
+    "Context. ACM Transactions on Interactive Intelligent Systems (TiiS) 5, 4: 19:1–19:19. "
+    "https://doi.org/10.1145/2827872"
+)
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
+
+
+def model_label(algorithm: str) -> str:
+    """"als" -> "ALS"; an algorithm added later gets a readable label too."""
+    return MODEL_LABELS.get(algorithm, algorithm.replace("_", " ").title())
+
+
+def md_escape(text: str) -> str:
+    """``text`` shown literally where Streamlit renders Markdown (titles and tags are user data:
+    "*batteries not included" must not turn italic, "[x](javascript:…)" must not become a link)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def stars(value: float) -> str:
+    """4.5 -> "★★★★½ 4.5": whole stars, a half, then the number."""
+    whole = int(value)
+    return f"{'★' * whole}{'½' if value - whole else ''} {value:g}"
+
+
+def short_stars(value: float) -> str:
+    """4.5 -> "4.5 ★" (for narrow controls)."""
+    return f"{value:g} ★"
+
+
+def score_label(algorithm: str, score: float) -> str:
+    """The model's score in words: popularity scores are counts, the others relative."""
+    if algorithm == "popularity":
+        return f"{score:,.0f} ratings"
+    return f"score {score:.2f}"
+
+
+def count(number: int, noun: str) -> str:
+    """count(1, "rating") -> "1 rating"; count(100836, "rating") -> "100,836 ratings"."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
