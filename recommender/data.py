@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 import shutil
@@ -23,9 +24,11 @@ import numpy as np
 import pandas as pd
 import requests
 
+log = logging.getLogger(__name__)
+
 MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
 MIN_RATING, MAX_RATING = 0.5, 5.0
-# Parquet copies of large ratings files make the second load fast; small files parse fast anyway.
+# Binary copies of large ratings files make the second load fast; small files parse fast anyway.
 BINARY_CACHE_MIN_BYTES = 20_000_000
 
 _RATING_COLUMNS = {"userId": "int32", "movieId": "int32", "rating": "float32", "timestamp": "int64"}
@@ -210,19 +213,30 @@ def _read_ratings(file: Path, cache: Path) -> pd.DataFrame:
     cached = None
     if stat.st_size >= BINARY_CACHE_MIN_BYTES:
         key = hashlib.sha1(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-        cached = cache / f"ratings-{key.hexdigest()[:16]}.parquet"
-        if cached.exists():
-            return pd.read_parquet(cached)
+        cached = cache / f"ratings-{key.hexdigest()[:16]}.npz"
+        if cached.exists() and (ratings := _read_binary_ratings(cached)) is not None:
+            return ratings
     ratings = _read_csv(file, _RATING_COLUMNS, required=["userId", "movieId", "rating"])
     if "timestamp" not in ratings:
         ratings["timestamp"] = np.zeros(len(ratings), dtype="int64")
     _check_ratings(file, ratings)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".tmp{os.getpid()}")
-        ratings.to_parquet(tmp, index=False)
+        tmp = cached.with_suffix(f".tmp{os.getpid()}.npz")
+        np.savez(tmp, **{c: ratings[c].to_numpy() for c in _RATING_COLUMNS})
         os.replace(tmp, cached)
     return ratings
+
+
+def _read_binary_ratings(file: Path) -> pd.DataFrame | None:
+    """The copy written after a validated CSV load (plain arrays, no pickle); None if damaged,
+    so the caller parses the CSV again and rewrites it."""
+    try:
+        with np.load(file, allow_pickle=False) as arrays:
+            return pd.DataFrame({c: arrays[c] for c in _RATING_COLUMNS}, copy=False)
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        log.warning("Ignoring damaged binary copy %s (%s)", file, error)
+        return None
 
 
 def _check_ratings(file: Path, ratings: pd.DataFrame, first_row: int = 2) -> None:
