@@ -234,7 +234,7 @@ def _read_binary_ratings(file: Path) -> pd.DataFrame | None:
     try:
         with np.load(file, allow_pickle=False) as arrays:
             return pd.DataFrame({c: arrays[c] for c in _RATING_COLUMNS}, copy=False)
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         log.warning("Ignoring damaged binary copy %s (%s)", file, error)
         return None
 
