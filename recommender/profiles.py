@@ -33,7 +33,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from recommender.data import MAX_RATING, MIN_RATING, default_cache_dir
+from recommender.data import MAX_RATING, MIN_RATING
 
 __all__ = [
     "MAX_RATINGS_PER_PROFILE",
@@ -88,8 +88,15 @@ class ProfileStoreError(ProfileError):
 
 
 def default_profiles_path() -> Path:
-    """``$RECOMMENDER_CACHE/profiles.sqlite3``, else ``~/.cache/movie-recommender/...``."""
-    return default_cache_dir() / "profiles.sqlite3"
+    """``$RECOMMENDER_DATA/profiles.sqlite3``, else ``~/.local/share/movie-recommender/...``.
+
+    Profiles are user data, not a cache: clearing caches must never delete them.
+    """
+    explicit = os.environ.get("RECOMMENDER_DATA")
+    if explicit:
+        return Path(explicit).expanduser() / "profiles.sqlite3"
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "movie-recommender" / "profiles.sqlite3"
 
 
 def check_rating(movie_id: object, rating: object) -> tuple[int, float]:

@@ -14,8 +14,9 @@ from recommender.data import load_movielens
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep every test's downloads, binary copies and model files out of the user's cache."""
+    """Keep every test's downloads, models and profiles out of the user's own folders."""
     monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("RECOMMENDER_DATA", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")
