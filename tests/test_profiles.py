@@ -202,11 +202,11 @@ def test_restart_keeps_every_rating(tmp_path):
     assert again.ratings(token) == expected
 
 
-def test_default_path_follows_recommender_cache(monkeypatch, tmp_path):
+def test_default_path_follows_recommender_data(monkeypatch, tmp_path):
     monkeypatch.setenv("RECOMMENDER_DATA", str(tmp_path / "data"))
     assert default_profiles_path() == tmp_path / "data" / "profiles.sqlite3"
     store = ProfileStore()
-    assert store.path == tmp_path / "cache" / "profiles.sqlite3"
+    assert store.path == tmp_path / "data" / "profiles.sqlite3"
     assert store.path.exists()
 
 
