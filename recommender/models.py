@@ -12,6 +12,7 @@ import pandas as pd
 
 from recommender.als import ALSRecommender
 from recommender.base import ModelFileError, Recommender, load_state
+from recommender.biased_mf import BiasedMFRecommender
 from recommender.data import default_cache_dir, ratings_fingerprint
 from recommender.ease import EASERecommender
 from recommender.hybrid import HybridRecommender
@@ -26,6 +27,7 @@ ALGORITHMS: dict[str, type[Recommender]] = {
         PopularityRecommender,
         EASERecommender,
         HybridRecommender,
+        BiasedMFRecommender,
     )
 }
 log = logging.getLogger(__name__)
