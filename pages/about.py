@@ -9,7 +9,7 @@ import streamlit as st
 import ui
 from recommender import ALGORITHMS, DEFAULT_ALGORITHM, DataError
 from ui import resources
-from ui.text import CITATION, LICENCE, MODEL_NOTES, model_label
+from ui.text import CITATION, LICENCE, model_label, model_note
 
 EVALUATION_COLUMNS = {  # docs/evaluation.json field -> column title
     "model": "Model",
@@ -41,16 +41,17 @@ def dataset_section() -> None:
     with left:
         st.markdown("**How people rate** (half stars, 0.5 to 5)")
         chart = alt.Chart(figures["histogram"]).mark_bar(color="#d6336c").encode(
-            x=alt.X("stars:O", title="Stars"),
+            x=alt.X("stars:O", title="Stars", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("ratings:Q", title="Ratings"),
             tooltip=[alt.Tooltip("stars:Q"), alt.Tooltip("ratings:Q", format=",")],
         )
         st.altair_chart(chart, height=260)
     with right:
-        st.markdown("**The long tail**: ratings per movie, most-rated first")
-        chart = alt.Chart(figures["long_tail"]).mark_area(color="#d6336c", opacity=0.6).encode(
-            x=alt.X("rank:Q", title="Movies, by number of ratings"),
-            y=alt.Y("ratings:Q", title="Ratings (log scale)", scale=alt.Scale(type="symlog")),
+        st.markdown("**The long tail**: ratings per movie")
+        tail = figures["long_tail"].query("ratings > 0")
+        chart = alt.Chart(tail).mark_area(color="#d6336c", opacity=0.6).encode(
+            x=alt.X("rank:Q", title="Movies, most-rated first"),
+            y=alt.Y("ratings:Q", title="Ratings (log scale)", scale=alt.Scale(type="log")),
             tooltip=[alt.Tooltip("rank:Q"), alt.Tooltip("ratings:Q")],
         )
         st.altair_chart(chart, height=260)
@@ -84,8 +85,7 @@ def models_section() -> None:
     st.markdown("**The models in this app**")
     for algorithm in ALGORITHMS:
         default = " (default)" if algorithm == DEFAULT_ALGORITHM else ""
-        st.markdown(f"- **{model_label(algorithm)}**{default}: "
-                    f"{MODEL_NOTES.get(algorithm, 'a recommender from the library.')}")
+        st.markdown(f"- **{model_label(algorithm)}**{default}: {model_note(algorithm)}")
 
 
 ui.require_app()

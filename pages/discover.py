@@ -18,6 +18,9 @@ def open_movie(movie_id: int) -> None:
     """Card button: show this movie (a shareable ?movie= link) and leave the search."""
     st.query_params["movie"] = str(movie_id)
     st.session_state[SEARCH_KEY] = ""
+    # The card may sit far down the page; the counter makes each scroll a new element.
+    st.session_state["scroll-to-top"] = st.session_state.get("opened", 0) + 1
+    st.session_state["opened"] = st.session_state["scroll-to-top"]
 
 
 def close_movie() -> None:
@@ -46,8 +49,6 @@ def details(movie_id: int) -> None:
         cards.html_block(f'<img class="mv-hero" src="{html.escape(poster[movie_id])}" alt="{alt}">')
     with right:
         st.header(md_escape(row["display_title"]), anchor=False)
-        if row["title"] != row["display_title"]:
-            st.caption(md_escape(row["title"]))
         genres = [g for g in str(row["genres"]).split("|") if not g.startswith("(")]
         cards.chips(([cards.year_text(row)] if cards.year_text(row) else []) + genres, "genre")
         stats = st.columns(3)
@@ -70,7 +71,14 @@ def details(movie_id: int) -> None:
                 st.link_button("TMDB", f"https://www.themoviedb.org/movie/{int(row['tmdbId'])}",
                                icon=":material/open_in_new:")
             st.button("Close", on_click=close_movie, icon=":material/close:", key="close-movie")
-        st.caption(f"Share this movie: add `?movie={movie_id}` to the app's address.")
+        share_link(movie_id)
+
+
+def share_link(movie_id: int) -> None:
+    """The movie's shareable address, with a copy button."""
+    base = (st.context.url or "").split("?")[0].rstrip("/")
+    st.caption("Share this movie")
+    st.code(f"{base}/?movie={movie_id}", language=None, width="content")
 
 
 def similar_grid(movie_id: int) -> None:
@@ -132,6 +140,8 @@ if bad is not None:
     )
     st.button("Show popular movies instead", on_click=close_movie, key="bad-link-back")
 elif movie_id is not None:
+    if nonce := st.session_state.pop("scroll-to-top", None):
+        cards.scroll_to_top(nonce)
     st.divider()
     details(movie_id)
     similar_grid(movie_id)

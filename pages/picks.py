@@ -72,8 +72,9 @@ def ratings_list() -> None:
     """What the visitor rated, newest first, each with a slider to edit and a remove button."""
     rated = session.ratings()
     catalogue = resources.catalogue()
+    height = 260 if len(rated) > 4 else "content"  # a long list scrolls inside the panel
     with st.expander(f"Your ratings ({len(rated)})", expanded=True), \
-            st.container(height=min(62 * len(rated) + 16, 260), border=False):
+            st.container(height=height, border=False):
         for movie_id in reversed(list(rated)):
             title = str(catalogue.loc[movie_id, "display_title"])
             key = f"edit-{movie_id}"
@@ -97,13 +98,28 @@ def pick_notes(picks: pd.DataFrame, algorithm: str) -> dict[int, str]:
         index=False
     ):
         reason = (
-            f"Because you liked <b>{html.escape(str(catalogue.loc[because, 'display_title']))}</b>"
+            f"Because you rated <b>{html.escape(str(catalogue.loc[because, 'display_title']))}</b>"
             if pd.notna(because) else "Popular with everyone" if algorithm == "popularity"
             else "A good match for your taste"
         )
         score_text = html.escape(score_label(algorithm, score))
         notes[int(movie_id)] = f'<span class="mv-score">{score_text}</span> · {reason}'
     return notes
+
+
+def empty_state() -> None:
+    """What to do first, where the picks will be."""
+    st.info("Rate a few movies on the left and your picks appear here, updated after every "
+            "rating. Three ratings are enough to start.", icon=":material/star:")
+    with st.container(border=True):
+        st.markdown(
+            "**How it works**\n\n"
+            "1. Rate movies you have seen, from ½ to 5 stars; low ratings help too.\n"
+            f"2. The model places your taste among {resources.figures()['users']:,} MovieLens "
+            "users' and ranks the movies you have not rated.\n"
+            "3. Each pick says which of your ratings it comes from. Switch models above to "
+            "compare them; narrow the genres and years with Filters."
+        )
 
 
 def picks_panel() -> None:
@@ -118,8 +134,7 @@ def picks_panel() -> None:
     if settings["show_rated"] and rated:
         ratings_list()
     if not rated:
-        st.info("Rate a few movies on the left and your picks appear here, updated after "
-                "every rating. Three ratings are enough to start.", icon=":material/star:")
+        empty_state()
         return
     model = resources.model_or_none(settings["algorithm"])
     if model is None:

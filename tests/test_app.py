@@ -114,7 +114,7 @@ def test_rate_three_movies_then_picks_exclude_them(app):
     assert len(picks) == 12
     assert not {SHAWSHANK, STAR_WARS, FELLOWSHIP} & set(picks)
     assert "ALS picks from your 3 ratings" in texts(app.caption)
-    assert "Because you liked" in texts(app.markdown)
+    assert "Because you rated" in texts(app.markdown)
     # The starter cards keep showing what was rated; the ratings list offers edits.
     assert app.selectbox(key=f"rate-starter-{SHAWSHANK}").value == 5.0
     assert app.select_slider(key=f"edit-{STAR_WARS}").value == 4.5

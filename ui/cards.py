@@ -144,3 +144,16 @@ def chips(labels: Sequence[str], kind: str = "") -> None:
     if labels:
         spans = "".join(f'<span class="mv-chip {kind}">{html.escape(t)}</span>' for t in labels)
         html_block(f'<div class="mv-chips">{spans}</div>')
+
+
+def scroll_to_top(nonce: int) -> None:
+    """Scroll the page back up (after opening a movie from a card far down the page).
+
+    ``nonce`` must differ between calls: an unchanged element does not run again.
+    """
+    # A fixed script and an int, no user data; Streamlit scrolls inside its main element.
+    st.html(
+        f"<script>/* {int(nonce)} */ document.querySelector('[data-testid=\"stMain\"]')"
+        "?.scrollTo({top: 0, behavior: 'smooth'});</script>",
+        unsafe_allow_javascript=True,
+    )

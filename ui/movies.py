@@ -16,6 +16,11 @@ import pandas as pd
 from recommender import MovieLens, Recommender, UnknownMovieError
 from recommender.data import genre_list
 
+try:  # per-rating score contributions, in library versions that have them
+    from recommender.explain import because as contribution_because
+except ImportError:
+    contribution_because = None
+
 LIKED = 3.5  # a rating at least this good can explain a pick ("because you liked X")
 MAX_REASON_SOURCES = 50  # the most recent liked movies considered; keeps reasons cheap
 
@@ -111,7 +116,7 @@ def recommend(
 ) -> pd.DataFrame:
     """Top-``n`` picks (movieId, score, because) for a visitor's ratings.
 
-    ``because`` is the liked movie that best explains each pick, or <NA>.
+    ``because`` is the rated movie that best explains each pick, or <NA>.
     """
     genres = list(genres) if genres else None
     picks = model.recommend(dict(ratings), n=n, genres=genres, years=years)
@@ -122,15 +127,21 @@ def recommend(
 
 
 def explain(model: Recommender, ratings: Mapping[int, float], picks: Sequence[int]) -> list:
-    """For each pick, the liked movie most similar to it (None when nothing explains it).
+    """For each pick, the rated movie that best explains it (None when nothing does).
 
-    Uses the model's own notion of similarity: cosine of its item vectors where it has them
-    (ALS, NMF), else its ``similar`` scores (item-item models). Popularity picks ignore the
-    visitor, so they are never explained by a rated movie.
+    With ``recommender.explain``: the rating that contributed most to the pick's score.
+    Without it: the liked movie most similar to the pick in the model's own terms (cosine of
+    its item vectors, or its ``similar`` scores for item-item models). Popularity picks
+    ignore the visitor, so they are never explained by a rated movie.
     """
+    if not picks or not ratings or model.algorithm == "popularity":
+        return [None] * len(picks)
+    if contribution_because is not None:
+        found = contribution_because(model, dict(ratings), list(picks))
+        return [found.get(int(p)) for p in picks]
     liked = [m for m, stars in ratings.items() if stars >= LIKED][-MAX_REASON_SOURCES:]
     known = [m for m, ok in zip(liked, model.known_movies(liked), strict=True) if ok]
-    if not picks or not known or model.algorithm == "popularity":
+    if not known:
         return [None] * len(picks)
     source_idx = np.searchsorted(model.movie_ids_, known)
     pick_idx = np.searchsorted(model.movie_ids_, picks)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 
+from recommender import ALGORITHMS
+
 MODEL_LABELS = {
     "als": "ALS",
     "nmf": "NMF",
     "popularity": "Popularity",
     "ease": "EASE",
     "hybrid": "Hybrid",
+    "biased-mf": "Biased MF",
 }
 MODEL_NOTES = {
     "als": "Matrix factorisation of who watched what (alternating least squares, implicit "
@@ -22,6 +25,8 @@ MODEL_NOTES = {
     "the movies that co-occur with it.",
     "hybrid": "A blend of EASE and ALS scores: the two make different mistakes, so together "
     "they rank held-out favourites best.",
+    "biased-mf": "Predicted stars from each movie's and each visitor's bias plus taste factors "
+    "(the classic Netflix-prize model), folded in for a new visitor.",
 }
 
 LICENCE = """\
@@ -42,7 +47,15 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 def model_label(algorithm: str) -> str:
     """"als" -> "ALS"; an algorithm added later gets a readable label too."""
-    return MODEL_LABELS.get(algorithm, algorithm.replace("_", " ").title())
+    return MODEL_LABELS.get(algorithm, re.sub(r"[-_]", " ", algorithm).title())
+
+
+def model_note(algorithm: str) -> str:
+    """One sentence on the model; for one added later, its class docstring's first line."""
+    if algorithm in MODEL_NOTES:
+        return MODEL_NOTES[algorithm]
+    doc = (ALGORITHMS[algorithm].__doc__ or "") if algorithm in ALGORITHMS else ""
+    return md_escape(doc.strip().splitlines()[0]) if doc.strip() else "A model from the library."
 
 
 def md_escape(text: str) -> str:

@@ -1,0 +1,222 @@
+"""End to end in a real browser: ``streamlit run app.py`` driven by Debian's Chromium.
+
+Search → open a movie → similar movies; rate three movies → picks; About. Full-page
+screenshots at 1440×900 go to tests/artifacts/ (git-ignored) for a human to look at.
+Outside CI the test skips when Chromium is absent; in CI (CI=true) it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+STARTUP_TIMEOUT_S = 60
+TIMEOUT_MS = 60_000  # the first visit trains a model
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(movielens_dir, tmp_path_factory) -> Iterator[str]:
+    """A streamlit server on a free local port; always terminated."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MOVIELENS_DIR": str(movielens_dir),
+        "RECOMMENDER_CACHE": str(tmp_path_factory.mktemp("browser-cache")),
+        "TMDB_API_KEY": "", "TMDB_READ_TOKEN": "",  # placeholders: no network in tests
+    }
+    log = (tmp_path_factory.mktemp("browser-log") / "streamlit.log").open("w+")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            _wait_healthy(url, server, STARTUP_TIMEOUT_S)
+        except (RuntimeError, TimeoutError):
+            log.seek(0)
+            pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished the current run (no 'running' indicator)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS
+    )
+    page.wait_for_timeout(300)
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot 1440 px wide.
+
+    Streamlit scrolls inside its main element, not the document, so the viewport is grown
+    to the content's height for the shot.
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.mouse.move(0, 0)
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1440, "height": max(900, int(height))})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
+def has_key(page, key: str) -> bool:
+    return page.locator(f".st-key-{key}").count() > 0
+
+
+def wait_for_keys(page, prefix: str, count: int) -> None:
+    page.wait_for_function(
+        f"() => document.querySelectorAll('[class*=\"st-key-{prefix}\"]').length === {count}"
+    )
+
+
+def rate(page, key: str, stars: str) -> None:
+    """Pick ``stars`` in the rating selectbox ``key`` (opened by its arrow button)."""
+    opener = page.locator(f".st-key-{key} button[aria-label='Open']")
+    opener.scroll_into_view_if_needed()
+    opener.click()
+    page.get_by_role("option", name=stars, exact=True).click()
+    settle(page)
+
+
+def no_error_on_page(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("Traceback").count() == 0
+
+
+def test_discover_search_and_similar(app_url, page):
+    page.goto(app_url)
+    page.get_by_role("heading", name="Discover").wait_for()
+    search = page.get_by_placeholder("Search", exact=False)
+    search.fill("matrix")
+    search.press("Enter")
+    wait_for_keys(page, "open-search-", 12)
+    settle(page)
+    shot(page, "discover-search")
+    page.locator(".st-key-open-search-2571 button").click()
+    page.get_by_role("heading", name="Because you watched The Matrix").wait_for()
+    wait_for_keys(page, "open-similar-", 12)
+    settle(page)
+    assert "movie=2571" in page.url
+    no_error_on_page(page)
+    shot(page, "discover")
+    # Each similar movie leads on to its own page, scrolled back up to its details.
+    card = page.locator(".st-key-open-similar-4226 button")  # Memento, last in the grid
+    card.scroll_into_view_if_needed()
+    card.click()
+    page.get_by_role("heading", name="Because you watched Memento").wait_for()
+    settle(page)
+    assert "movie=4226" in page.url
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop < 50"
+    )
+
+
+def test_rate_three_movies_then_picks(app_url, page):
+    page.goto(f"{app_url}/picks")
+    page.get_by_role("heading", name="Recommended for you").wait_for()
+    settle(page)
+    page.get_by_text("Rate a few movies on the left").wait_for()
+    for movie_id, stars in ((318, "5 ★"), (260, "4.5 ★"), (1258, "2 ★")):
+        rate(page, f"rate-starter-{movie_id}", stars)
+    page.get_by_text("ALS picks from your 3 ratings").wait_for()
+    wait_for_keys(page, "rate-pick-", 12)
+    for rated in (318, 260, 1258):
+        assert not has_key(page, f"rate-pick-{rated}")
+    assert page.get_by_text("Because you rated", exact=False).count() > 0
+    no_error_on_page(page)
+    shot(page, "picks")
+
+
+def test_about(app_url, page):
+    page.goto(f"{app_url}/about")
+    page.get_by_role("heading", name="How the models compare").wait_for()
+    page.get_by_text("Harper and Joseph A. Konstan", exact=False).first.wait_for()
+    settle(page)
+    no_error_on_page(page)
+    shot(page, "about")
+
+
+def test_bad_deep_link_is_friendly(app_url, page):
+    page.goto(f"{app_url}/?movie=not-a-movie")
+    page.get_by_text("There is no movie with id", exact=False).wait_for()
+    no_error_on_page(page)
