@@ -50,8 +50,11 @@ def dataset_section() -> None:
         st.markdown("**The long tail**: ratings per movie")
         tail = figures["long_tail"].query("ratings > 0")
         chart = alt.Chart(tail).mark_area(color="#d6336c", opacity=0.6).encode(
-            x=alt.X("rank:Q", title="Movies, most-rated first"),
-            y=alt.Y("ratings:Q", title="Ratings (log scale)", scale=alt.Scale(type="log")),
+            x=alt.X("rank:Q", title="Movies, most-rated first", scale=alt.Scale(nice=False)),
+            y=alt.Y("ratings:Q", title="Ratings (log scale)",
+                    scale=alt.Scale(type="log", domainMin=0.7),
+                    axis=alt.Axis(values=[1, 3, 10, 30, 100, 300])),
+            y2=alt.datum(0.7),  # the floor: a log scale has no zero, and 1 must show
             tooltip=[alt.Tooltip("rank:Q"), alt.Tooltip("ratings:Q")],
         )
         st.altair_chart(chart, height=260)

@@ -6,6 +6,7 @@ folder, so the first test trains the models it uses (cached in memory for the ot
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,83 @@ def test_user_text_is_escaped():
     assert '" onload="x' not in html and "&lt;b&gt;" in html
     assert md_escape("*batteries not included") == r"\*batteries not included"
     assert md_escape("[x](javascript:alert(1))") == r"\[x\]\(javascript\:alert\(1\)\)"
+
+
+def test_evaluation_report_is_shown_when_published(app, monkeypatch, tmp_path):
+    import ui.resources
+
+    report = {"dataset": "ml-latest-small", "folds": 5, "date": "2026-11-25",
+              "command": "python -m recommender evaluate",
+              "models": [{"model": "default (hybrid)", "sg_ndcg@100": 0.41, "onb_ndcg@10": 0.45},
+                         {"model": "popularity", "sg_ndcg@100": 0.2, "onb_ndcg@10": 0.3}]}
+    chart = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+             "data": {"values": [{"model": "popularity", "value": 0.2}]},
+             "mark": "bar", "encoding": {"y": {"field": "model"}, "x": {"field": "value"}}}
+    (tmp_path / "evaluation.json").write_text(json.dumps(report))
+    (tmp_path / "evaluation_chart.json").write_text(json.dumps(chart))
+    monkeypatch.setattr(ui.resources, "DOCS", tmp_path)
+    app.run()
+    app.switch_page("pages/about.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["Model"]) == ["default (hybrid)", "popularity"]
+    assert "SG NDCG@100" in table.columns
+    assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+    # A half-written file is reported, not raised.
+    (tmp_path / "evaluation.json").write_text('{"models": [')
+    app.run()
+    assert not app.exception
+    assert "could not be read" in texts(app.warning)
+
+
+def test_training_failure_is_explained(app, monkeypatch):
+    import ui.resources
+
+    def broken(*args, **kwargs):
+        raise ValueError("ratings is empty; a model needs at least one rating")
+
+    monkeypatch.setattr(ui.resources, "load_or_train", broken)
+    ui.resources._model.clear()  # the models cached by earlier tests would hide the failure
+    try:
+        open_picks(app)
+        rate(app, SHAWSHANK, 5.0)
+        assert not app.exception
+        assert "could not be trained" in texts(app.error)
+    finally:
+        ui.resources._model.clear()
+
+
+def test_starter_movies_are_well_known_and_varied(movielens):
+    from ui.movies import build_catalogue, starter_movies
+
+    catalogue = build_catalogue(movielens)
+    first = catalogue.loc[starter_movies(catalogue)[:18]]
+    assert first["n_ratings"].min() >= 40 and first["mean_rating"].min() >= 3.5
+    assert first["genres"].str.split("|").str[0].nunique() >= 8
+    assert (first["year"] // 10).nunique() >= 6
+    assert first.index.is_unique
+
+
+@pytest.mark.parametrize("library", [True, False])
+def test_reasons_name_a_rated_movie(movielens, monkeypatch, library):
+    import ui.movies
+    from recommender.models import load_or_train
+
+    if not library:  # the fallback for library versions without recommender.explain
+        monkeypatch.setattr(ui.movies, "contribution_because", None)
+    model = load_or_train(movielens.ratings, "als", movies=movielens.movies)
+    ratings = {SHAWSHANK: 5.0, STAR_WARS: 4.5, FELLOWSHIP: 4.0}
+    picks = ui.movies.recommend(model, ratings, n=12)
+    assert picks["because"].notna().sum() >= 10
+    assert set(picks["because"].dropna()) <= set(ratings)
+
+
+def test_server_config_hides_tracebacks_and_keeps_quiet():
+    import tomllib
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["server"]["headless"] is True and config["server"]["runOnSave"] is False
+    assert config["server"]["maxUploadSize"] <= 5
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["theme"]["primaryColor"].startswith("#")

@@ -163,6 +163,26 @@ def no_error_on_page(page) -> None:
     assert page.get_by_text("Traceback").count() == 0
 
 
+def test_rate_three_movies_then_picks(app_url, page):
+    # First in this file, so /picks is the first URL the fresh server sees: it must still
+    # run inside app.py (top navigation, wide layout, card styles).
+    page.goto(f"{app_url}/picks")
+    page.get_by_role("heading", name="Recommended for you").wait_for()
+    settle(page)
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    assert page.get_by_role("link", name="Discover").count() == 1
+    page.get_by_text("Rate a few movies on the left").wait_for()
+    for movie_id, stars in ((318, "5 ★"), (260, "4.5 ★"), (1258, "2 ★")):
+        rate(page, f"rate-starter-{movie_id}", stars)
+    page.get_by_text("ALS picks from your 3 ratings").wait_for()
+    wait_for_keys(page, "rate-pick-", 12)
+    for rated in (318, 260, 1258):
+        assert not has_key(page, f"rate-pick-{rated}")
+    assert page.get_by_text("Because you rated", exact=False).count() > 0
+    no_error_on_page(page)
+    shot(page, "picks")
+
+
 def test_discover_search_and_similar(app_url, page):
     page.goto(app_url)
     page.get_by_role("heading", name="Discover").wait_for()
@@ -189,22 +209,6 @@ def test_discover_search_and_similar(app_url, page):
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop < 50"
     )
-
-
-def test_rate_three_movies_then_picks(app_url, page):
-    page.goto(f"{app_url}/picks")
-    page.get_by_role("heading", name="Recommended for you").wait_for()
-    settle(page)
-    page.get_by_text("Rate a few movies on the left").wait_for()
-    for movie_id, stars in ((318, "5 ★"), (260, "4.5 ★"), (1258, "2 ★")):
-        rate(page, f"rate-starter-{movie_id}", stars)
-    page.get_by_text("ALS picks from your 3 ratings").wait_for()
-    wait_for_keys(page, "rate-pick-", 12)
-    for rated in (318, 260, 1258):
-        assert not has_key(page, f"rate-pick-{rated}")
-    assert page.get_by_text("Because you rated", exact=False).count() > 0
-    no_error_on_page(page)
-    shot(page, "picks")
 
 
 def test_about(app_url, page):
