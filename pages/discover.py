@@ -27,18 +27,6 @@ def close_movie() -> None:
     st.query_params.pop("movie", None)
 
 
-def requested_movie() -> tuple[int | None, str | None]:
-    """(movieId, None) for a valid ?movie=, (None, raw) for a bad one, (None, None) if absent."""
-    raw = st.query_params.get("movie")
-    if not raw:
-        return None, None
-    try:
-        movie_id = int(raw.strip())
-    except ValueError:
-        return None, raw
-    return (movie_id, None) if movie_id in resources.catalogue().index else (None, raw)
-
-
 def details(movie_id: int) -> None:
     """Poster, facts, tags and rating of one movie."""
     row = resources.catalogue().loc[movie_id]
@@ -71,14 +59,7 @@ def details(movie_id: int) -> None:
                 st.link_button("TMDB", f"https://www.themoviedb.org/movie/{int(row['tmdbId'])}",
                                icon=":material/open_in_new:")
             st.button("Close", on_click=close_movie, icon=":material/close:", key="close-movie")
-        share_link(movie_id)
-
-
-def share_link(movie_id: int) -> None:
-    """The movie's shareable address, with a copy button."""
-    base = (st.context.url or "").split("?")[0].rstrip("/")
-    st.caption("Share this movie")
-    st.code(f"{base}/?movie={movie_id}", language=None, width="content")
+        cards.share_link(movie_id)
 
 
 def similar_grid(movie_id: int) -> None:
@@ -131,7 +112,7 @@ query = st.text_input(
 if query.strip():
     search_results(query.strip())
 
-movie_id, bad = requested_movie()
+movie_id, bad = session.requested_movie(resources.catalogue().index)
 if bad is not None:
     st.warning(
         f"There is no movie with id “{md_escape(bad)}” in this catalogue. The link may be "

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
-import pandas as pd
 import streamlit as st
 
 import ui
 from recommender import ALGORITHMS
 from ui import cards, movies, resources, session
-from ui.text import count, md_escape, model_label, score_label, short_stars
+from ui.text import HOW_IT_WORKS, count, md_escape, model_label
 
 N_PICKS = 12
 STARTERS_PER_PAGE = 9
@@ -68,71 +65,22 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
     }
 
 
-def ratings_list() -> None:
-    """What the visitor rated, newest first, each with a slider to edit and a remove button."""
-    rated = session.ratings()
-    catalogue = resources.catalogue()
-    height = 260 if len(rated) > 4 else "content"  # a long list scrolls inside the panel
-    with st.expander(f"Your ratings ({len(rated)})", expanded=True), \
-            st.container(height=height, border=False):
-        for movie_id in reversed(list(rated)):
-            title = str(catalogue.loc[movie_id, "display_title"])
-            key = f"edit-{movie_id}"
-            session.sync_widget(key, rated[movie_id])
-            name, slider, remove = st.columns([5, 4, 1], vertical_alignment="center")
-            name.markdown(f"**{md_escape(title)}** {cards.year_text(catalogue.loc[movie_id])}")
-            slider.select_slider(
-                f"Your rating of {title}", session.STAR_STEPS, key=key, format_func=short_stars,
-                label_visibility="collapsed", on_change=session.on_rating_change,
-                args=(key, movie_id, title),
-            )
-            remove.button("", key=f"remove-{movie_id}", icon=":material/close:",
-                          help=f"Remove {title}", on_click=session.on_remove, args=(movie_id,))
-
-
-def pick_notes(picks: pd.DataFrame, algorithm: str) -> dict[int, str]:
-    """Score and reason under each pick, as escaped HTML."""
-    catalogue = resources.catalogue()
-    notes = {}
-    for movie_id, score, because in picks[["movieId", "score", "because"]].itertuples(
-        index=False
-    ):
-        reason = (
-            f"Because you rated <b>{html.escape(str(catalogue.loc[because, 'display_title']))}</b>"
-            if pd.notna(because) else "Popular with everyone" if algorithm == "popularity"
-            else "A good match for your taste"
-        )
-        score_text = html.escape(score_label(algorithm, score))
-        notes[int(movie_id)] = f'<span class="mv-score">{score_text}</span> · {reason}'
-    return notes
-
-
 def empty_state() -> None:
     """What to do first, where the picks will be."""
     st.info("Rate a few movies on the left and your picks appear here, updated after every "
             "rating. Three ratings are enough to start.", icon=":material/star:")
     with st.container(border=True):
-        st.markdown(
-            "**How it works**\n\n"
-            "1. Rate movies you have seen, from ½ to 5 stars; low ratings help too.\n"
-            f"2. The model places your taste among {resources.figures()['users']:,} MovieLens "
-            "users' and ranks the movies you have not rated.\n"
-            "3. Each pick says which of your ratings it comes from. Switch models above to "
-            "compare them; narrow the genres and years with Filters."
-        )
+        st.markdown(HOW_IT_WORKS.format(users=resources.figures()["users"]))
 
 
 def picks_panel() -> None:
     """The picks grid for the current ratings and settings."""
     st.subheader("Recommended for you", anchor=False)
     catalogue = resources.catalogue()
-    years = catalogue["year"].dropna()
-    genres = sorted({g for gs in catalogue["genres"] for g in str(gs).split("|")} -
-                    {"(no genres listed)", ""})
-    settings = controls((int(years.min()), int(years.max())), genres)
+    settings = controls(resources.year_range(), resources.genres())
     rated = session.ratings()
     if settings["show_rated"] and rated:
-        ratings_list()
+        cards.ratings_editor(catalogue)
     if not rated:
         empty_state()
         return
@@ -150,8 +98,8 @@ def picks_panel() -> None:
                 icon=":material/filter_alt_off:")
         return
     rows = movies.rows(catalogue, picks["movieId"].tolist())
-    cards.movie_grid(rows, "pick", columns=4, notes=pick_notes(picks, settings["algorithm"]),
-                     note_lines=3, rate=True)
+    notes = cards.pick_notes(picks, settings["algorithm"], catalogue)
+    cards.movie_grid(rows, "pick", columns=4, notes=notes, note_lines=3, rate=True)
 
 
 @st.fragment

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import resources, session
-from ui.text import short_stars
+from ui.text import md_escape, score_label, short_stars
 
 COLUMNS = 6
 
@@ -137,6 +137,50 @@ def rating_input(movie_id: int, title: str, place: str) -> None:
         on_change=session.on_rating_change,
         args=(key, movie_id, title),
     )
+
+
+def ratings_editor(catalogue: pd.DataFrame) -> None:
+    """What the visitor rated, newest first, each with a slider to edit and a remove button."""
+    rated = session.ratings()
+    height = 260 if len(rated) > 4 else "content"  # a long list scrolls inside the panel
+    with st.expander(f"Your ratings ({len(rated)})", expanded=True), \
+            st.container(height=height, border=False):
+        for movie_id in reversed(list(rated)):
+            title = str(catalogue.loc[movie_id, "display_title"])
+            key = f"edit-{movie_id}"
+            session.sync_widget(key, rated[movie_id])
+            name, slider, remove = st.columns([5, 4, 1], vertical_alignment="center")
+            name.markdown(f"**{md_escape(title)}** {year_text(catalogue.loc[movie_id])}")
+            slider.select_slider(
+                f"Your rating of {title}", session.STAR_STEPS, key=key, format_func=short_stars,
+                label_visibility="collapsed", on_change=session.on_rating_change,
+                args=(key, movie_id, title),
+            )
+            remove.button("", key=f"remove-{movie_id}", icon=":material/close:",
+                          help=f"Remove {title}", on_click=session.on_remove, args=(movie_id,))
+
+
+def pick_notes(picks: pd.DataFrame, algorithm: str, catalogue: pd.DataFrame) -> dict[int, str]:
+    """Score and reason ("Because you rated X") under each pick, as escaped HTML."""
+    notes = {}
+    for movie_id, score, because in picks[["movieId", "score", "because"]].itertuples(
+        index=False
+    ):
+        reason = (
+            f"Because you rated <b>{html.escape(str(catalogue.loc[because, 'display_title']))}</b>"
+            if pd.notna(because) else "Popular with everyone" if algorithm == "popularity"
+            else "A good match for your taste"
+        )
+        score_text = html.escape(score_label(algorithm, score))
+        notes[int(movie_id)] = f'<span class="mv-score">{score_text}</span> · {reason}'
+    return notes
+
+
+def share_link(movie_id: int) -> None:
+    """The movie's shareable address, with a copy button."""
+    base = (st.context.url or "").split("?")[0].rstrip("/")
+    st.caption("Share this movie")
+    st.code(f"{base}/?movie={movie_id}", language=None, width="content")
 
 
 def chips(labels: Sequence[str], kind: str = "") -> None:

@@ -118,8 +118,10 @@ def recommend(
 
     ``because`` is the rated movie that best explains each pick, or <NA>.
     """
-    genres = list(genres) if genres else None
-    picks = model.recommend(dict(ratings), n=n, genres=genres, years=years)
+    known = [g for g in genres or [] if g in model.genres_]
+    if genres and not known:  # genres that only unrated movies have: nothing can match
+        n = 0
+    picks = model.recommend(dict(ratings), n=n, genres=known or None, years=years)
     picks["because"] = pd.array(
         explain(model, ratings, picks["movieId"].tolist()), dtype="Int64"
     )

@@ -27,6 +27,7 @@ from recommender import (
     load_movielens,
     train,
 )
+from recommender.data import genre_list
 from recommender.models import load_or_train
 from recommender.posters import TMDB_ATTRIBUTION, PosterClient, placeholder_data_uri
 from recommender.search import TitleIndex
@@ -87,6 +88,24 @@ def _catalogue(path: str | None) -> pd.DataFrame:
 def catalogue() -> pd.DataFrame:
     """One row per movie (titles, year, genres, n_ratings, mean_rating, ids), by movieId."""
     return _catalogue(data_dir())
+
+
+@st.cache_resource(show_spinner=False)
+def _genres_and_years(path: str | None) -> tuple[list[str], tuple[int, int]]:
+    table = _catalogue(path)
+    genres = {g for names in table["genres"] for g in genre_list(names)}
+    years = table["year"].dropna()
+    return sorted(genres), (int(years.min()), int(years.max()))
+
+
+def genres() -> list[str]:
+    """Every genre in the catalogue, sorted."""
+    return _genres_and_years(data_dir())[0]
+
+
+def year_range() -> tuple[int, int]:
+    """The first and last release year in the catalogue."""
+    return _genres_and_years(data_dir())[1]
 
 
 @st.cache_resource(show_spinner="Building the title search…")

@@ -6,6 +6,8 @@ visitors never affect each other. Widgets that edit a rating call :func:`on_rati
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 import streamlit as st
 
 from recommender import ALGORITHMS, DEFAULT_ALGORITHM
@@ -77,3 +79,15 @@ def sync_widget(key: str, value: object) -> None:
     """
     if st.session_state.get(key, None) != value or key not in st.session_state:
         st.session_state[key] = value
+
+
+def requested_movie(known: Container[int]) -> tuple[int | None, str | None]:
+    """(movieId, None) for a valid ?movie=, (None, raw) for a bad one, (None, None) if absent."""
+    raw = st.query_params.get("movie")
+    if not raw:
+        return None, None
+    try:
+        movie_id = int(raw.strip())
+    except ValueError:
+        return None, raw
+    return (movie_id, None) if movie_id in known else (None, raw)

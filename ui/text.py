@@ -42,6 +42,16 @@ CITATION = (
     "https://doi.org/10.1145/2827872"
 )
 
+HOW_IT_WORKS = """\
+**How it works**
+
+1. Rate movies you have seen, from ½ to 5 stars; low ratings help too.
+2. The model places your taste among those of {users:,} MovieLens users and ranks the movies
+   you have not rated.
+3. Each pick says which of your ratings it comes from. Switch models above to compare them;
+   narrow the genres and years with Filters.
+"""
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 
