@@ -7,10 +7,11 @@ that way), so a pick's score splits into one contribution per rated movie:
   vector is x = W Σ_j c_j y_j with W = (YᵀC_uY + λI)⁻¹, so the score of movie i is
   y_iᵀx = Σ_j (y_iᵀ W y_j) c_j: the contribution of rated movie j is s_ij · c_j. W comes from
   the same fold-in maths as :meth:`ALSRecommender.user_vector`.
-* biased-mf: the same argument for the explicit ridge fold-in, with features z = (1, q) and
-  residual stars t_j = r_j − μ − b_j; contributions add up to the personal part b_u + p_u·q_i
-  of the predicted stars (μ + b_i belongs to nobody's rating). The ranking's affinity term is
-  left out: it is not a sum.
+* biased-mf: the same argument for the explicit ridge fold-in (features z = (1, q), residual
+  stars t_j = r_j − μ − b_j): (b_u, p_u) = W Σ_j z_j t_j, so the taste part p_u·q_i of the
+  predicted stars is Σ_j q_iᵀ [W z_j]_q t_j. The user bias b_u (how generously they rate) is
+  the same for every movie and explains no pick in particular, so it is left out, as are
+  μ + b_i (nobody's rating) and the ranking's affinity term (not a sum).
 * EASE: the score is Σ_j x_j B_ji (Steck 2019), so the contribution is x_j B_ji.
 * NMF: the folded-in row w of W is a non-negative least-squares fit, and on its active set A
   (w_a > 0) it is the plain least-squares fit w_A = (H_A H_Aᵀ)⁻¹ H_A x (Karush-Kuhn-Tucker), so
@@ -61,12 +62,18 @@ def explain(
 
 
 def because(
-    model: Recommender, ratings: Mapping[int, float], movie_ids: Iterable[int]
+    model: Recommender,
+    ratings: Mapping[int, float],
+    movie_ids: Iterable[int],
+    min_rating: float = 3.5,
 ) -> dict[int, int]:
     """For each pick, the single rated movie that contributed most: pick -> rated movieId.
 
-    One batched computation for a whole grid of picks (the "because you rated X" line). Picks
-    the model never saw, and picks with no positive contributor, are left out.
+    One batched computation for a whole grid of picks (the "because you rated X" line). Only
+    movies rated at least ``min_rating`` are named: in biased-mf a disliked movie can push a
+    pick up ("unlike the film you hated"), which is true but reads wrong under a card;
+    :func:`explain` still shows it. Picks the model never saw, and picks with no positive
+    contributor, are left out.
     """
     picks = np.asarray(list(movie_ids), dtype=np.int64)
     picks = picks[model.known_movies(picks)]
@@ -75,6 +82,7 @@ def because(
         return {}
     pick_idx = np.searchsorted(model.movie_ids_, picks)
     matrix = contributions(model, movie_idx, stars, pick_idx)
+    matrix[:, stars < min_rating] = 0.0
     best = np.argmax(matrix, axis=1)
     found = matrix[np.arange(len(picks)), best] > 0
     return {
@@ -125,13 +133,13 @@ def _als(model: ALSRecommender, movie_idx, stars, pick_idx) -> np.ndarray:
 
 
 def _biased_mf(model: BiasedMFRecommender, movie_idx, stars, pick_idx) -> np.ndarray:
-    """z_iᵀ W z_j t_j with W = (ZᵀZ + Λ)⁻¹, the fold-in's ridge step (z = (1, q))."""
+    """q_iᵀ [W z_j]_q t_j with W = (ZᵀZ + Λ)⁻¹, the fold-in's ridge step (z = (1, q))."""
     z = model._movie_features[movie_idx]
     t = np.asarray(stars, np.float64) - model._mean - model.item_biases_[movie_idx]
     penalty = model._penalty(np.array([len(movie_idx)]))[0]
-    a = z.T @ z + np.diag(penalty)
-    w_zt = np.linalg.solve(a, z.T)
-    return (model._movie_features[pick_idx] @ w_zt) * t[None, :]
+    w_zt = np.linalg.solve(z.T @ z + np.diag(penalty), z.T)
+    # Row 0 of W Zᵀ builds b_u; rows 1.. build p_u, the part that differs between picks.
+    return (model._movie_features[pick_idx, 1:] @ w_zt[1:]) * t[None, :]
 
 
 def _ease(model: EASERecommender, movie_idx, stars, pick_idx) -> np.ndarray:
