@@ -162,9 +162,7 @@ class BiasedMFRecommender(Recommender):
                 # which is what fold-in repeats for a new user.
                 features = np.hstack([np.ones((n_users, 1)), user_x[:, 1:]])
                 targets = by_movie.data - mean - user_x[user_of, 0]
-                movie_x = ridge_rows(
-                    by_movie.indptr, user_of, targets, features, movie_penalty
-                )
+                movie_x = ridge_rows(by_movie.indptr, user_of, targets, features, movie_penalty)
                 features = np.hstack([np.ones((n_movies, 1)), movie_x[:, 1:]])
                 targets = stars.data - mean - movie_x[movie_of, 0]
                 user_x = ridge_rows(stars.indptr, movie_of, targets, features, user_penalty)
@@ -188,21 +186,22 @@ class BiasedMFRecommender(Recommender):
         ])
         self._rated = None  # binary users × movies, built on first use by the ranking
 
-    # --- fold-in and predictions --------------------------------------------------------------
+    # --- fold-in and predictions ------------------------------------------------------
 
     def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[float, np.ndarray]:
         """(b_u, p_u) of a new user: the training user step against the fixed movies."""
         movie_idx = np.asarray(movie_idx, dtype=np.int64)
         targets = np.asarray(ratings, np.float64) - self._mean - self.item_biases_[movie_idx]
         penalty = self._penalty(np.array([len(movie_idx)]))
-        with threadpool_limits(1, "blas"):
-            x = ridge_rows(
-                np.array([0, len(movie_idx)]),
-                np.arange(len(movie_idx)),
-                targets,
-                self._movie_features[movie_idx],
-                penalty,
-            )[0]
+        # No threadpool_limits here: it costs 0.3 ms a call, and one small solve stays on
+        # one thread anyway.
+        x = ridge_rows(
+            np.array([0, len(movie_idx)]),
+            np.arange(len(movie_idx)),
+            targets,
+            self._movie_features[movie_idx],
+            penalty,
+        )[0]
         return float(x[0]), x[1:].astype(np.float32)
 
     def _stars(self, bias: float, factors: np.ndarray) -> np.ndarray:
@@ -239,7 +238,7 @@ class BiasedMFRecommender(Recommender):
         known = self.known_movies(ids)
         idx = np.searchsorted(self.movie_ids_, ids[known])
         stars = np.full(len(ids), self._mean + bias)
-        stars[known] += self.item_biases_[idx] + self.item_factors_[idx] @ factors
+        stars[known] += self.item_biases_[idx] + matvec(self.item_factors_[idx], factors)
         result = pd.Series(
             np.clip(stars, MIN_RATING, MAX_RATING).astype(np.float32),
             index=pd.Index(ids, name="movieId"),
@@ -248,7 +247,7 @@ class BiasedMFRecommender(Recommender):
         result.attrs["unknown_movie_ids"] = ids[~known].tolist()
         return result
 
-    # --- ranking --------------------------------------------------------------------------
+    # --- ranking ----------------------------------------------------------------------
 
     def recommend(self, ratings: Mapping[int, float], n: int = 10, **filters: Any) -> pd.DataFrame:
         """Top-``n`` movies for a new user: predicted stars plus a "would you watch it" term.
