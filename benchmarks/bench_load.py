@@ -1,0 +1,230 @@
+"""Load: 20 browser sessions rating and searching at once against one ``streamlit run app.py``.
+
+    python -m benchmarks.bench_load [--sessions 20] [--seconds 120]
+
+One headless Chromium (Debian's, driven by Playwright's async API) opens one page per session,
+each in its own browser context. Every session rates starter movies with its own star value
+and searches now and then; after each action it checks that its "Your ratings (n)" list holds
+exactly its own ratings (no session may see another's). Reported: errors, the latency of each
+action as the browser sees it (click to the page settling: an upper bound on server time per
+rerun), and the server's memory sampled every 5 s (growth = last third vs middle third).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+STARS = ["0.5 ★", "1 ★", "1.5 ★", "2 ★", "2.5 ★", "3 ★", "3.5 ★", "4 ★", "4.5 ★", "5 ★"]
+QUERIES = ["matrix", "toy story", "godfather", "amelie", "star wars", "alien", "heat 1995"]
+STARTER = "st-key-rate-starter-"
+KEY_OF = "els => els.map(e => [...e.classList].find(c => c.startsWith('st-key-')))"
+SEARCH_KEYS = (
+    "[...document.querySelectorAll(\"[class*='st-key-rate-search-']\")]"
+    ".map(e => [...e.classList].find(c => c.startsWith('st-key-')))"
+)
+
+
+def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return server, url
+        except OSError:
+            time.sleep(0.25)
+    server.kill()
+    raise SystemExit("streamlit did not become healthy within 60 s")
+
+
+async def search_keys(page) -> list[str]:
+    return await page.evaluate(f"() => {SEARCH_KEYS}")
+
+
+async def session(browser, url: str, number: int, until: float, report: dict) -> None:
+    """One visitor: rate starters with this session's own star value, search, check isolation."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+    page.on("pageerror", lambda error: report["errors"].append(f"session {number}: {error}"))
+    stars = STARS[number % len(STARS)]
+    rated: set[str] = set()
+    try:
+        await page.goto(f"{url}/picks")
+        await page.get_by_role("heading", name="Recommended for you").wait_for(timeout=90_000)
+        await page.locator(f"[class*='{STARTER}']").first.wait_for(timeout=90_000)
+        while time.monotonic() < until:
+            if rated and len(rated) % 4 == 0:
+                before = await search_keys(page)
+                started = time.perf_counter()
+                search = page.get_by_placeholder("Find a movie to rate")
+                await search.fill(QUERIES[(number + len(rated)) % len(QUERIES)])
+                await search.press("Enter")
+                await page.wait_for_function(
+                    f"() => {SEARCH_KEYS}.join() !== {json.dumps(','.join(before))}"
+                )
+                report["search_s"].append(time.perf_counter() - started)
+            keys = await page.eval_on_selector_all(f"[class*='{STARTER}']", KEY_OF)
+            fresh = [key for key in keys if key and key not in rated]
+            if not keys:  # between two renders of the grid
+                await page.wait_for_timeout(200)
+                continue
+            if not fresh:
+                await page.locator(".st-key-more-starters button").click()
+                await page.wait_for_function(
+                    f"() => !document.querySelector('.{keys[0]}')", timeout=30_000
+                )
+                continue
+            started = time.perf_counter()
+            # Type into the searchable select: low values sit below the dropdown's fold.
+            await page.locator(f".{fresh[0]} input").click()
+            await page.keyboard.type(stars.split()[0])
+            await page.keyboard.press("Enter")
+            rated.add(fresh[0])
+            # Settled when this session's list shows exactly its own number of ratings: a
+            # lost rating or another session's rating would keep it from ever appearing.
+            try:
+                await page.get_by_text(f"Your ratings ({len(rated)})", exact=True).wait_for(
+                    timeout=15_000
+                )
+            except PlaywrightTimeout:
+                report["isolation_failures"].append(f"session {number}: expected {len(rated)}")
+                continue
+            report["rate_s"].append(time.perf_counter() - started)
+            if await page.locator('[data-testid="stException"]').count():
+                report["errors"].append(f"session {number}: exception shown on the page")
+    except Exception as error:  # noqa: BLE001 - a benchmark records failures and goes on
+        report["errors"].append(f"session {number}: {type(error).__name__}: {error}"[:300])
+    finally:
+        report["ratings_per_session"].append(len(rated))
+        await context.close()
+
+
+async def drive(url: str, sessions: int, seconds: float, server_pid: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    report: dict = {
+        "errors": [], "isolation_failures": [], "rate_s": [], "search_s": [],
+        "ratings_per_session": [], "memory_mb": [],
+    }
+    process = psutil.Process(server_pid)
+
+    async def sample_memory(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            report["memory_mb"].append(round(process.memory_info().rss / 2**20, 1))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=5)
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+        )
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_memory(stop))
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(session(browser, url, i, until, report) for i in range(sessions)))
+        stop.set()
+        await sampler
+        await browser.close()
+    return report
+
+
+def summarise(report: dict, sessions: int, seconds: float) -> dict:
+    def pct(values: list[float]) -> dict:
+        if not values:
+            return {}
+        ms = np.asarray(values) * 1e3
+        return {f"p{q}_ms": round(float(np.percentile(ms, q)), 1) for q in (50, 95, 99)}
+
+    memory = report["memory_mb"]
+    third = max(len(memory) // 3, 1)
+    middle, last = memory[third:2 * third] or memory, memory[-third:]
+    return {
+        "sessions": sessions,
+        "seconds": seconds,
+        "ratings": int(sum(report["ratings_per_session"])),
+        "searches": len(report["search_s"]),
+        "errors": report["errors"],
+        "isolation_failures": report["isolation_failures"],
+        "rate_rerun_browser": pct(report["rate_s"]),
+        "search_rerun_browser": pct(report["search_s"]),
+        "memory_mb_start": memory[0] if memory else None,
+        "memory_mb_max": max(memory) if memory else None,
+        "memory_mb_growth_last_vs_middle_third": round(float(np.mean(last) - np.mean(middle)), 1)
+        if memory else None,
+        "memory_samples_mb": memory,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    args = parser.parse_args(argv)
+    if not os.environ.get("MOVIELENS_DIR"):
+        raise SystemExit("set MOVIELENS_DIR (ml-latest-small) first")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "RECOMMENDER_CACHE": cache, "RECOMMENDER_DATA": cache,
+               "TMDB_API_KEY": "", "TMDB_READ_TOKEN": ""}
+        server, url = start_server(env)
+        try:
+            # Warm the shared caches (data, index, model) once, as a deployed app would be.
+            urllib.request.urlopen(f"{url}/picks", timeout=30).read()
+            report = asyncio.run(drive(url, args.sessions, args.seconds, server.pid))
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    result = summarise(report, args.sessions, args.seconds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "load.json").write_text(json.dumps(result, indent=2))
+    rows = [
+        ("sessions × seconds", f"{result['sessions']} × {result['seconds']:.0f}"),
+        ("ratings / searches", f"{result['ratings']} / {result['searches']}"),
+        ("errors", len(result["errors"])),
+        ("isolation failures", len(result["isolation_failures"])),
+        ("rate → settled p50/p95/p99 (ms)",
+         "/".join(map(str, result["rate_rerun_browser"].values()))),
+        ("search → settled p50/p95/p99 (ms)",
+         "/".join(map(str, result["search_rerun_browser"].values()))),
+        ("server memory start / max (MB)",
+         f"{result['memory_mb_start']} / {result['memory_mb_max']}"),
+        ("memory growth, last vs middle third (MB)",
+         result["memory_mb_growth_last_vs_middle_third"]),
+    ]
+    for name, value in rows:
+        print(f"{name:44}{value}")
+    print(json.dumps({k: v for k, v in result.items() if k != "memory_samples_mb"}))
+    return 0 if not result["errors"] and not result["isolation_failures"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
