@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-MIN_TEXT_SCORE = 50.0
+MIN_TEXT_SCORE = 60.0  # below this, matches look random to people (e.g. "matrix" -> Asterix)
 WORD_CUTOFF = 75.0  # ratio between two words; one typo in a 4+-letter word passes
 COVERAGE_WEIGHT = 0.9  # a title that merely contains the query ranks below an exact title
 MISSING_NUMBER_PENALTY = 15.0

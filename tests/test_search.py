@@ -101,6 +101,12 @@ def test_search_quality(real_index: TitleIndex, query: str, expected: int) -> No
     )
 
 
+def test_real_catalogue_gibberish_and_weak_matches_are_left_out(real_index: TitleIndex) -> None:
+    assert real_index.search("xyzzy qwerty").empty
+    found = real_index.search("forest gump", limit=10)
+    assert found["movieId"].iloc[0] == 356 and (found["score"] >= 50).all()
+
+
 def test_real_catalogue_sequels_rank_below_the_exact_title(real_index: TitleIndex) -> None:
     ids = real_index.search("toy story", limit=3)["movieId"].tolist()
     assert ids == [1, 3114, 78499]  # Toy Story, then 2 and 3
