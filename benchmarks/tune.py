@@ -1,0 +1,327 @@
+"""Hyperparameter search for the new-user models, with recommender.evaluation's protocols.
+
+    MOVIELENS_DIR=/path/to/ml-latest-small python -m benchmarks.tune [--stages als,ease,...]
+
+Stages (``--search-folds`` user folds, 3 by default, to save time; the blend on 5):
+
+* ``als``: random search over ALS factors, regularization, alpha, neutral and iterations;
+* ``nmf``: grid over NMF factors and regularization;
+* ``ease``: grid over EASE λ and how stars become X (``low_rating_weight``, ``predict``),
+  each with a few popularity weights;
+* ``hybrid``: the best EASE and ALS settings blended, over the blend weight and popularity
+  weight;
+* ``confirm``: the best candidates again on 5 folds, the numbers the choice rests on.
+
+Hyperparameters that only change scoring (``popularity_weight``, ``ease_weight``) are applied
+to one fit per fold instead of refitting: they do not change what is learned. Candidates are
+ranked by their *margin*, min(SG NDCG@100 − 0.36, onboarding NDCG@10 − 0.42): the default
+model has to clear both targets with one set of hyperparameters. Writes docs/tuning.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recommender.data import load_movielens
+from recommender.evaluation import TARGETS, evaluate
+from recommender.models import ALGORITHMS
+
+STAGES = ("als", "nmf", "ease", "hybrid", "confirm")
+SCORING_ONLY = {"ease": ("popularity_weight",), "hybrid": ("ease_weight", "popularity_weight")}
+SHOWN = ["sg_recall@20", "sg_ndcg@100", "onb_recall@10", "onb_ndcg@10", "coverage@10", "fit_s"]
+
+
+def margin(frame: pd.DataFrame) -> pd.Series:
+    """How far a candidate clears the weaker of the two targets (negative: misses one)."""
+    return pd.concat(
+        [frame[metric] - target for metric, target in TARGETS.items()], axis=1
+    ).min(axis=1)
+
+
+class FitCache:
+    """One fit per (algorithm, learned hyperparameters, fold); scoring-only ones are applied
+    to a copy of that fit."""
+
+    def __init__(self) -> None:
+        self._fits: dict[tuple, tuple[pd.DataFrame, Any]] = {}
+        self.fit_seconds: dict[str, list[float]] = {}
+
+    def factory(self, algorithm: str, params: dict[str, Any]) -> Callable[[pd.DataFrame], Any]:
+        scoring = {k: v for k, v in params.items() if k in SCORING_ONLY.get(algorithm, ())}
+        learned = {k: v for k, v in params.items() if k not in scoring}
+
+        def fit(train: pd.DataFrame) -> Any:
+            # evaluate() goes fold by fold: a new training frame means the last fold is done.
+            # The frame is kept alive in the cache, so its id cannot be reused meanwhile.
+            if any(k[2] != id(train) for k in self._fits):
+                self._fits = {k: v for k, v in self._fits.items() if k[2] == id(train)}
+            key = (algorithm, json.dumps(learned, sort_keys=True), id(train))
+            if key not in self._fits:
+                started = time.perf_counter()
+                self._fits[key] = (train, ALGORITHMS[algorithm](**learned).fit(train))
+                self.fit_seconds.setdefault(key[1], []).append(time.perf_counter() - started)
+            model = self._fits[key][1]
+            if not scoring:
+                return model
+            variant = copy.copy(model)
+            for name, value in scoring.items():
+                setattr(variant, name, value)
+            variant._after_load()
+            return variant
+
+        return fit
+
+    def learned_key(self, algorithm: str, params: dict[str, Any]) -> str:
+        scoring = SCORING_ONLY.get(algorithm, ())
+        return json.dumps({k: v for k, v in params.items() if k not in scoring}, sort_keys=True)
+
+    def clear(self) -> None:
+        self._fits.clear()
+
+
+def search(
+    ratings: pd.DataFrame,
+    algorithm: str,
+    candidates: Iterable[dict[str, Any]],
+    folds: int,
+    seed: int,
+) -> pd.DataFrame:
+    """Evaluate every candidate; one row each, best margin first."""
+    cache = FitCache()
+    candidates = list(candidates)
+    models = {json.dumps(c, sort_keys=True): cache.factory(algorithm, c) for c in candidates}
+    started = time.perf_counter()
+    result = evaluate(ratings, models, folds=folds, seed=seed, latency_users=0)
+    cache.clear()
+    result.insert(0, "algorithm", algorithm)
+    result["params"] = [json.loads(name) for name in result["model"]]
+    # Variants that reuse a fit would show the time of a copy: report the fit's own time.
+    result["fit_s"] = [
+        float(np.median(cache.fit_seconds[cache.learned_key(algorithm, p)]))
+        for p in result["params"]
+    ]
+    result["margin"] = margin(result)
+    print(
+        f"{algorithm}: {len(candidates)} candidates on {folds} folds in "
+        f"{time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return result.sort_values("margin", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
+    names = list(axes)
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*axes.values())]
+
+
+def als_candidates(samples: int, seed: int) -> list[dict[str, Any]]:
+    space = grid(
+        factors=[32, 64, 128],
+        regularization=[0.05, 0.5, 5.0],
+        alpha=[0.5, 1.0, 2.0],
+        neutral=[None, 2.5],
+        iterations=[15, 30],
+    )
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(space), size=min(samples, len(space)), replace=False)
+    picked = [space[i] for i in chosen]
+    defaults = {
+        "factors": 64, "regularization": 0.05, "alpha": 1.0, "neutral": None, "iterations": 15
+    }
+    return [defaults] + [p for p in picked if p != defaults]
+
+
+def nmf_candidates() -> list[dict[str, Any]]:
+    return grid(factors=[30, 55, 80], regularization=[0.0, 0.1])
+
+
+def ease_candidates() -> list[dict[str, Any]]:
+    transforms = [
+        {"low_rating_weight": 1.0, "predict": "input"},  # Steck's binary X
+        {"low_rating_weight": 0.0, "predict": "input"},  # positives only
+        {"low_rating_weight": -0.25, "predict": "input"},  # low ratings as negative evidence
+        {"low_rating_weight": 1.0, "predict": "liked"},
+        {"low_rating_weight": 0.5, "predict": "liked"},
+        {"low_rating_weight": 0.25, "predict": "liked"},
+    ]
+    return [
+        {"regularization": lam, **transform, "popularity_weight": beta}
+        for lam in (100.0, 200.0, 300.0, 500.0, 1000.0)
+        for transform in transforms
+        for beta in (0.0, 0.02, 0.05)
+    ]
+
+
+def hybrid_candidates(ease: pd.DataFrame, als: pd.DataFrame, top: int) -> list[dict[str, Any]]:
+    """Blends of the best EASE fits and ALS settings: the ``top`` by margin of each, plus the
+    best of each on either protocol alone (a blend may want a specialist)."""
+    ease_fits = _shortlist(ease, top, drop=("popularity_weight",))
+    als_fits = _shortlist(als, top)
+    candidates = []
+    for e, a in itertools.product(ease_fits, als_fits):
+        for weight, beta in itertools.product((0.4, 0.5, 0.6, 0.7), (0.0, 0.02, 0.04)):
+            candidates.append({
+                "ease_weight": weight,
+                "ease_regularization": e["regularization"],
+                "low_rating_weight": e["low_rating_weight"],
+                "predict": e["predict"],
+                "popularity_weight": beta,
+                "factors": a["factors"],
+                "als_regularization": a["regularization"],
+                "alpha": a["alpha"],
+                "neutral": a["neutral"],
+                "iterations": a["iterations"],
+            })
+    return candidates
+
+
+def _shortlist(result: pd.DataFrame, top: int, drop: tuple[str, ...] = ()) -> list[dict]:
+    ranked = [result.sort_values(m, ascending=False, kind="stable") for m in TARGETS]
+    picks: list[dict[str, Any]] = []
+    for frame, count in ((result, top), *((r, 1) for r in ranked)):
+        chosen = 0
+        for params in frame["params"]:
+            learned = {k: v for k, v in params.items() if k not in drop}
+            if chosen == count:
+                break
+            if learned not in picks:
+                picks.append(learned)
+                chosen += 1
+    return picks
+
+
+def markdown(result: pd.DataFrame, rows: int) -> str:
+    shown = result.head(rows)
+    header = ["params", *SHOWN, "margin"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in shown.to_dict("records"):
+        params = ", ".join(f"{k}={v}" for k, v in row["params"].items())
+        cells = [f"{row[c]:.4f}" if c != "fit_s" else f"{row[c]:.2f}" for c in SHOWN]
+        lines.append(f"| {params} | " + " | ".join(cells) + f" | {row['margin']:+.4f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--movielens-dir", default=os.environ.get("MOVIELENS_DIR"))
+    parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument("--search-folds", type=int, default=3, help="folds of the als, nmf and"
+                        " ease stages (screening)")
+    parser.add_argument("--blend-folds", type=int, default=5, help="folds of the hybrid stage")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--als-samples", type=int, default=20)
+    parser.add_argument("--top", type=int, default=2, help="settings per family to blend")
+    parser.add_argument("--output", default="docs/tuning.md")
+    args = parser.parse_args(argv)
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stage(s) {sorted(unknown)}; choose from {STAGES}")
+
+    data = load_movielens(args.movielens_dir)
+    ratings = data.ratings
+    folds, seed = args.search_folds, args.seed
+    results: dict[str, pd.DataFrame] = {}
+    started = time.perf_counter()
+    if "als" in stages or "hybrid" in stages:
+        results["als"] = search(ratings, "als", als_candidates(args.als_samples, seed), folds, seed)
+    if "nmf" in stages:
+        results["nmf"] = search(ratings, "nmf", nmf_candidates(), folds, seed)
+    if "ease" in stages or "hybrid" in stages:
+        results["ease"] = search(ratings, "ease", ease_candidates(), folds, seed)
+    if "hybrid" in stages:
+        candidates = hybrid_candidates(results["ease"], results["als"], args.top)
+        results["hybrid"] = search(ratings, "hybrid", candidates, args.blend_folds, seed)
+    if "confirm" in stages:
+        results["confirm"] = confirm(ratings, results, seed, args.blend_folds)
+
+    text = report(results, args, data, time.perf_counter() - started)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(text)
+    print(text)
+    return 0
+
+
+def confirm(
+    ratings: pd.DataFrame, results: dict[str, pd.DataFrame], seed: int, blend_folds: int
+) -> pd.DataFrame:
+    """The best few of each stage on 5 folds (the evaluation's setting)."""
+    frames = []
+    for algorithm, count in (("hybrid", 5), ("ease", 3), ("als", 2), ("nmf", 1)):
+        if algorithm not in results:
+            continue
+        if algorithm == "hybrid" and blend_folds == 5:
+            frames.append(results["hybrid"].head(count))  # already measured on 5 folds
+        else:
+            frames.append(search(ratings, algorithm, results[algorithm]["params"][:count], 5, seed))
+    combined = pd.concat(frames, ignore_index=True)
+    return combined.sort_values("margin", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def report(results: dict[str, pd.DataFrame], args: argparse.Namespace, data, seconds: float):
+    dataset = Path(data.source).name if data.source else "ml-latest-small"
+    lines = [
+        "# Hyperparameter tuning",
+        "",
+        f"Produced by `MOVIELENS_DIR=…/{dataset} python -m benchmarks.tune"
+        + (f" --stages {args.stages}" if args.stages != ",".join(STAGES) else "")
+        + f"` on {dt.date.today().isoformat()} ({seconds / 60:.0f} min on {os.cpu_count()} "
+        "cores). Do not edit by hand: rerun the script.",
+        "",
+        "Protocols and metrics are those of `python -m recommender evaluate` "
+        "(docs/evaluation.md). The ALS, NMF and EASE stages screen on "
+        f"{args.search_folds} user folds (models train on {1 - 1 / args.search_folds:.0%} of the "
+        "users, so numbers run a little lower than with 5 folds); the blend stage uses "
+        f"{args.blend_folds} folds and `confirm` reruns the best of each family on 5 folds. "
+        "Rows are sorted by margin = min(SG NDCG@100 − "
+        f"{TARGETS['sg_ndcg@100']}, onboarding NDCG@10 − {TARGETS['onb_ndcg@10']}). "
+        "coverage@10 as in the evaluation; fit_s is the median fit time over folds (under "
+        "whatever else the machine was running).",
+        "",
+    ]
+    titles = {
+        "confirm": "Confirmation on 5 folds",
+        "hybrid": "EASE + ALS blend (`hybrid`)",
+        "ease": "EASE",
+        "als": "ALS",
+        "nmf": "NMF",
+    }
+    for stage in ("confirm", "hybrid", "ease", "als", "nmf"):
+        if stage not in results:
+            continue
+        result = results[stage]
+        rows = len(result) if stage == "confirm" else 12
+        lines += [
+            f"## {titles[stage]}",
+            "",
+            f"{len(result)} candidates; the best {min(rows, len(result))} shown.",
+            "",
+        ]
+        if stage == "confirm":
+            table = result.copy()
+            table["params"] = [
+                {"algorithm": a, **p} for a, p in zip(table["algorithm"], table["params"],
+                                                       strict=True)
+            ]
+            lines.append(markdown(table, rows))
+        else:
+            lines.append(markdown(result, rows))
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
