@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from recommender import ALGORITHMS
-from ui import cards, movies, resources, session
+from ui import cards, movies, profile, resources, session
 from ui.text import HOW_IT_WORKS, count, md_escape, model_label
 
 N_PICKS = 12
@@ -81,6 +81,8 @@ def picks_panel() -> None:
     rated = session.ratings()
     if settings["show_rated"] and rated:
         cards.ratings_editor(catalogue)
+    if rated or session.profile_token():
+        profile.keep_panel()
     if not rated:
         empty_state()
         return
@@ -106,6 +108,7 @@ def picks_panel() -> None:
 def body() -> None:
     """Rating and picks side by side; a rating reruns only this part of the page."""
     session.show_toast()
+    profile.import_panel()  # full width: the report's table needs the room
     left, right = st.columns([5, 7], gap="large")
     with left:
         rate_panel()
@@ -117,7 +120,9 @@ ui.require_app()
 resources.movielens_or_stop()
 st.title("Your picks", anchor=False)
 st.caption("Rate movies you have seen; the model folds your ratings in instantly. Your ratings "
-           "stay in this browser tab and are never added to the shared model.")
+           "stay in this browser tab unless you save them under a private link, and are never "
+           "added to the shared model.")
+profile.attach_from_url()  # before the fragment: a ?profile= link fills the ratings it shows
 body()
 if attribution := resources.poster_attribution():
     st.caption(attribution)

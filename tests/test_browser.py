@@ -59,6 +59,7 @@ def app_url(movielens_dir, tmp_path_factory) -> Iterator[str]:
         **os.environ,
         "MOVIELENS_DIR": str(movielens_dir),
         "RECOMMENDER_CACHE": str(tmp_path_factory.mktemp("browser-cache")),
+        "RECOMMENDER_DATA": str(tmp_path_factory.mktemp("browser-data")),  # saved profiles
         "TMDB_API_KEY": "", "TMDB_READ_TOKEN": "",  # placeholders: no network in tests
     }
     log = (tmp_path_factory.mktemp("browser-log") / "streamlit.log").open("w+")
@@ -224,3 +225,31 @@ def test_bad_deep_link_is_friendly(app_url, page):
     page.goto(f"{app_url}/?movie=not-a-movie")
     page.get_by_text("There is no movie with id", exact=False).wait_for()
     no_error_on_page(page)
+
+
+def test_saved_ratings_come_back_through_the_private_link(app_url, page):
+    page.goto(f"{app_url}/picks")
+    page.get_by_role("heading", name="Recommended for you").wait_for()
+    settle(page)
+    for movie_id, stars in ((318, "5 ★"), (260, "4.5 ★")):
+        rate(page, f"rate-starter-{movie_id}", stars)
+    page.get_by_role("button", name="Save my ratings").click()
+    page.get_by_text("Anyone with this link can see and change these ratings").wait_for()
+    settle(page)
+    link = page.locator('[data-testid="stCode"]').filter(has_text="profile=").inner_text().strip()
+    assert link.startswith(f"{app_url}/picks?profile=")
+    page.wait_for_url(link)  # the private link is also the page's address now
+    with page.expect_download() as download:
+        page.locator(".st-key-profile-export button").click()
+    assert download.value.suggested_filename == "movielens-ratings.csv"
+    assert Path(download.value.path()).read_bytes().startswith(b"title,year,movieId,imdbId,rating")
+    # A reload starts a new session: the ratings come back from the link alone.
+    page.reload()
+    page.get_by_text("ALS picks from your 2 ratings").wait_for()
+    wait_for_keys(page, "rate-pick-", 12)
+    settle(page)
+    assert page.get_by_text("Your ratings (2)").count() == 1
+    assert page.locator(".st-key-rate-starter-318 input").input_value() == "5 ★"
+    assert page.locator(".st-key-rate-starter-260 input").input_value() == "4.5 ★"
+    no_error_on_page(page)
+    shot(page, "profile")

@@ -15,6 +15,7 @@ from ui import resources, session
 from ui.text import md_escape, score_label, short_stars
 
 COLUMNS = 6
+EDITOR_LIMIT = 50  # the most ratings the ratings list shows (newest first)
 
 # Fixed heights for every text line keep all cards of a row the same size and their
 # buttons aligned, whatever the title length.
@@ -140,12 +141,20 @@ def rating_input(movie_id: int, title: str, place: str) -> None:
 
 
 def ratings_editor(catalogue: pd.DataFrame) -> None:
-    """What the visitor rated, newest first, each with a slider to edit and a remove button."""
+    """What the visitor rated, newest first, each with a slider to edit and a remove button.
+
+    Only the :data:`EDITOR_LIMIT` newest are listed: an imported IMDb history can hold
+    thousands of ratings, and a slider each would make every rerun take seconds.
+    """
     rated = session.ratings()
+    listed = list(rated)[-EDITOR_LIMIT:]
     height = 260 if len(rated) > 4 else "content"  # a long list scrolls inside the panel
-    with st.expander(f"Your ratings ({len(rated)})", expanded=True), \
+    with st.expander(f"Your ratings ({len(rated):,})", expanded=True), \
             st.container(height=height, border=False):
-        for movie_id in reversed(list(rated)):
+        if len(listed) < len(rated):
+            st.caption(f"Your {len(listed)} latest ratings; the {len(rated) - len(listed):,} "
+                       "older ones still count.")
+        for movie_id in reversed(listed):
             title = str(catalogue.loc[movie_id, "display_title"])
             key = f"edit-{movie_id}"
             session.sync_widget(key, rated[movie_id])

@@ -28,8 +28,10 @@ from recommender import (
     train,
 )
 from recommender.data import genre_list
+from recommender.imports import TitleMatcher
 from recommender.models import load_or_train
 from recommender.posters import TMDB_ATTRIBUTION, PosterClient, placeholder_data_uri
+from recommender.profiles import ProfileStore, default_profiles_path
 from recommender.search import TitleIndex
 from ui import movies
 from ui.text import count, model_label
@@ -119,6 +121,17 @@ def search(query: str, limit: int = 12) -> pd.DataFrame:
     return _title_index(data_dir()).search(query, limit=limit)
 
 
+@st.cache_resource(show_spinner="Preparing to match your titles…")
+def _title_matcher(path: str | None) -> TitleMatcher:
+    # Reuses the search's TitleIndex: building the matcher only normalises the titles.
+    return TitleMatcher(_movielens(path).movies, index=_title_index(path))
+
+
+def title_matcher() -> TitleMatcher:
+    """Matches titles and years from IMDb / Letterboxd files to catalogue movies."""
+    return _title_matcher(data_dir())
+
+
 @st.cache_resource(show_spinner=False)
 def _starters(path: str | None) -> list[int]:
     return movies.starter_movies(_catalogue(path))
@@ -173,6 +186,23 @@ def model_or_none(algorithm: str) -> Recommender | None:
             icon=":material/error:",
         )
         return None
+
+
+# --- saved profiles ----------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _profile_store(path: str) -> ProfileStore:
+    return ProfileStore(path)
+
+
+def profile_store() -> ProfileStore:
+    """The store of saved rating profiles ($RECOMMENDER_DATA/profiles.sqlite3), opened once
+    per file; raises :class:`recommender.profiles.ProfileStoreError` when it cannot be opened.
+
+    One store serves every session: each call opens its own SQLite connection.
+    """
+    return _profile_store(str(default_profiles_path()))
 
 
 # --- posters -----------------------------------------------------------------------------

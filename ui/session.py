@@ -1,21 +1,34 @@
-"""One visitor's state: their ratings and their chosen model, in ``st.session_state`` only.
+"""One visitor's state: their ratings and their chosen model, in ``st.session_state``.
 
 The shared models never see these ratings except as the argument of ``model.recommend``, so
 visitors never affect each other. Widgets that edit a rating call :func:`on_rating_change`.
+
+A visitor who saved their ratings under a private link has a profile attached
+(:func:`profile_token`): ``st.session_state`` stays what the pages render from, and every
+change is also written to the profile store at once (:func:`set_rating`, :func:`add_ratings`,
+:func:`clear_ratings`). The token is a secret: it never goes into a message or a log line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container
+import logging
+from collections.abc import Callable, Container, Mapping
 
 import streamlit as st
 
 from recommender import ALGORITHMS, DEFAULT_ALGORITHM
+from recommender.profiles import ProfileNotFound, ProfileStore, ProfileStoreError
+from ui import resources
 from ui.text import md_escape, short_stars
+
+log = logging.getLogger(__name__)
 
 RATINGS = "ratings"
 ALGORITHM = "algorithm"
 TOAST = "rating-toast"
+PROFILE = "profile-token"  # the attached profile's secret token
+UNSAVED = "profile-unsaved"  # a write to the store failed: the next one saves everything
+PROBLEM = "profile-problem"  # a store failure to tell the visitor about, once
 STAR_STEPS = [x / 2 for x in range(1, 11)]  # the MovieLens scale: 0.5, 1.0, ..., 5.0
 
 
@@ -26,15 +39,96 @@ def ratings() -> dict[int, float]:
 
 def set_rating(movie_id: int, value: float | None) -> None:
     """Rate ``movie_id`` (None removes the rating); the latest change goes last."""
+    movie = int(movie_id)
     current = ratings()
-    current.pop(movie_id, None)
-    if value is not None:
+    current.pop(movie, None)
+    if value is None:
+        _save(lambda store, token: store.remove(token, movie))
+    else:
+        current[movie] = float(value)
+        _save(lambda store, token: store.rate(token, movie, float(value)))
+
+
+def add_ratings(new: Mapping[int, float]) -> None:
+    """Add or change many ratings at once (an import), in ``new``'s order, after the others.
+
+    With a profile attached they are saved in one transaction: all of them or none.
+    """
+    current = ratings()
+    for movie_id, value in new.items():
+        current.pop(int(movie_id), None)
         current[int(movie_id)] = float(value)
+    _save(lambda store, token: store.add_many(token, new))
 
 
 def clear_ratings() -> None:
-    """Forget every rating (the 'Clear all' button)."""
+    """Forget every rating (the 'Clear all' button); an attached profile keeps its link."""
     ratings().clear()
+    _save(lambda store, token: store.clear(token))
+
+
+# --- the attached profile ----------------------------------------------------------------
+
+
+def profile_token() -> str | None:
+    """The token of the profile this tab saves to, or None (ratings live in this tab only)."""
+    return st.session_state.get(PROFILE)
+
+
+def attach_profile(token: str, saved: Mapping[int, float]) -> None:
+    """From now on this tab shows ``saved`` and writes every change to the profile ``token``."""
+    st.session_state[RATINGS] = {int(m): float(r) for m, r in saved.items()}
+    st.session_state[PROFILE] = token
+    st.session_state.pop(UNSAVED, None)
+
+
+def detach_profile() -> None:
+    """Stop saving to a profile; the ratings stay in this tab."""
+    st.session_state.pop(PROFILE, None)
+    st.session_state.pop(UNSAVED, None)
+
+
+def has_unsaved_changes() -> bool:
+    """Whether a change could not be written to the attached profile (see :func:`save_all`)."""
+    return profile_token() is not None and bool(st.session_state.get(UNSAVED))
+
+
+def save_all() -> None:
+    """Write every rating of this tab to the attached profile (after a failed write)."""
+    st.session_state[UNSAVED] = True  # makes _save replace the whole profile
+    _save(lambda store, token: None)
+
+
+def _save(change: Callable[[ProfileStore, str], object]) -> None:
+    """Apply ``change`` to the attached profile, if any; store failures become a message.
+
+    After a failed write the store may miss changes the tab shows, so the next write replaces
+    the whole profile with this tab's ratings instead of applying one change.
+    """
+    token = profile_token()
+    if token is None:
+        return
+    try:
+        store = resources.profile_store()
+        if st.session_state.get(UNSAVED):
+            store.replace_all(token, ratings())
+        else:
+            change(store, token)
+    except ProfileNotFound:
+        detach_profile()
+        st.session_state[PROBLEM] = (
+            "The saved profile behind your private link no longer exists, so this change was "
+            "not saved. Your ratings stay in this tab: save them again for a new link."
+        )
+    except ProfileStoreError as error:
+        log.warning("Could not save ratings to the profile store: %s", error)
+        st.session_state[UNSAVED] = True
+        st.session_state[PROBLEM] = (
+            "Your last change could not be saved to your private link (a storage problem on "
+            "the server). It stays in this tab and is saved with your next change."
+        )
+    else:
+        st.session_state.pop(UNSAVED, None)
 
 
 def on_rating_change(key: str, movie_id: int, title: str) -> None:
@@ -49,9 +143,11 @@ def on_rating_change(key: str, movie_id: int, title: str) -> None:
 
 
 def show_toast() -> None:
-    """Confirm the last rating change, once."""
+    """Confirm the last rating change, and report a failed save, once."""
     if message := st.session_state.pop(TOAST, None):
         st.toast(message, icon=":material/star:")
+    if problem := st.session_state.pop(PROBLEM, None):
+        st.toast(problem, icon=":material/warning:", duration="long")
 
 
 def on_remove(movie_id: int) -> None:
