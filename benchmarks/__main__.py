@@ -18,6 +18,7 @@ BENCHMARKS = {
     "app": "benchmarks.bench_app",
     "load": "benchmarks.bench_load",
     "gpu": "benchmarks.bench_gpu",
+    "rating-accuracy": "benchmarks.rating_accuracy",
 }
 QUICK = ["core", "search", "posters", "app"]
 
