@@ -1,0 +1,74 @@
+"""App cold and warm start: from ``streamlit run app.py`` to a served, usable Discover page.
+
+    python -m benchmarks.bench_start [--movielens-dir DIR] [--out DIR]
+
+Cold: an empty cache folder, so the first visit loads the CSVs and trains the model. Warm: a
+new server on the same cache folder (binary ratings copy and the model on disk), as after a
+restart. The page counts as served when headless Chromium shows the Discover search box and
+the starter cards. Prints a table and JSON; writes ``start-<name>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.bench_load import CHROMIUM_ARGS, start_server
+
+STARTER_CARD = "[class*='st-key-open-popular-']"
+
+
+def served_in(folder: Path, cache: Path) -> dict:
+    """Seconds from launching the server to its health check, and to a usable Discover page."""
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "MOVIELENS_DIR": str(folder), "RECOMMENDER_CACHE": str(cache),
+           "RECOMMENDER_DATA": str(cache), "TMDB_API_KEY": "", "TMDB_READ_TOKEN": ""}
+    started = time.perf_counter()
+    server, url = start_server(env)
+    healthy = time.perf_counter() - started
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                args=CHROMIUM_ARGS,
+            )
+            page = browser.new_page()
+            page.goto(url)
+            page.get_by_placeholder("Search", exact=False).wait_for(timeout=900_000)
+            page.locator(STARTER_CARD).first.wait_for(timeout=900_000)
+            served = time.perf_counter() - started
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"healthy_s": round(healthy, 2), "served_s": round(served, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--movielens-dir", type=Path, default=os.environ.get("MOVIELENS_DIR"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
+    args = parser.parse_args(argv)
+    if not args.movielens_dir:
+        raise SystemExit("set MOVIELENS_DIR or pass --movielens-dir")
+    with tempfile.TemporaryDirectory() as cache:
+        cold = served_in(args.movielens_dir, Path(cache))
+        warm = served_in(args.movielens_dir, Path(cache))
+    result = {"data": str(args.movielens_dir), "cold": cold, "warm": warm}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"start-{Path(args.movielens_dir).name}.json").write_text(json.dumps(result))
+    print(f"{'':22}{'health check (s)':>18}{'page served (s)':>18}")
+    for name in ("cold", "warm"):
+        print(f"{name + ' start':22}{result[name]['healthy_s']:>18}{result[name]['served_s']:>18}")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
