@@ -11,6 +11,7 @@ from ui.text import HOW_IT_WORKS, count, md_escape, model_label
 
 N_PICKS = 12
 STARTERS_PER_PAGE = 9
+GROUPS_BELOW = 3  # visitors with fewer ratings are offered the taste groups
 
 
 def next_starters() -> None:
@@ -68,7 +69,9 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
 def empty_state() -> None:
     """What to do first, where the picks will be."""
     st.info("Rate a few movies on the left and your picks appear here, updated after every "
-            "rating. Three ratings are enough to start.", icon=":material/star:")
+            "rating. Three ratings are enough to start, or pick the kinds of movies you like "
+            "below.", icon=":material/star:")
+    cards.taste_groups_panel()
     with st.container(border=True):
         st.markdown(HOW_IT_WORKS.format(users=resources.figures()["users"]))
 
@@ -86,6 +89,8 @@ def picks_panel() -> None:
     if not rated:
         empty_state()
         return
+    if len(rated) < GROUPS_BELOW:  # the first picks show below; the groups are one click away
+        cards.taste_groups_panel(collapsed=True)
     model = resources.model_or_none(settings["algorithm"])
     if model is None:
         return
@@ -100,8 +105,14 @@ def picks_panel() -> None:
                 icon=":material/filter_alt_off:")
         return
     rows = movies.rows(catalogue, picks["movieId"].tolist())
-    notes = cards.pick_notes(picks, settings["algorithm"], catalogue)
-    cards.movie_grid(rows, "pick", columns=4, notes=notes, note_lines=3, rate=True)
+    stars_model = resources.star_model()
+    # One fold-in for the whole grid: predicted stars cost under a millisecond.
+    predicted = (stars_model.predict_ratings(rated, picks["movieId"]).to_dict()
+                 if stars_model is not None else None)
+    notes = cards.pick_notes(picks, settings["algorithm"], catalogue, predicted)
+    why = (None if settings["algorithm"] == "popularity"  # the same for everyone: no "why"
+           else lambda movie_id: cards.why_popover(model, rated, movie_id))
+    cards.movie_grid(rows, "pick", columns=4, notes=notes, note_lines=3, rate=True, extra=why)
 
 
 @st.fragment

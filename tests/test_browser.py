@@ -253,3 +253,40 @@ def test_saved_ratings_come_back_through_the_private_link(app_url, page):
     assert page.locator(".st-key-rate-starter-260 input").input_value() == "4.5 ★"
     no_error_on_page(page)
     shot(page, "profile")
+
+
+def test_taste_groups_stars_why_and_the_movie_map(app_url, page):
+    page.goto(f"{app_url}/picks")
+    page.get_by_text("Pick the kinds of movies you like", exact=True).wait_for()
+    wait_for_keys(page, "group-", 12)
+    settle(page)
+    shot(page, "picks-groups")
+    for key in ("group-0", "group-3"):
+        page.locator(f".st-key-{key} label").click()
+        settle(page)
+    page.locator(".st-key-groups-seed button").click()
+    wait_for_keys(page, "rate-pick-", 12)
+    settle(page)
+    assert page.get_by_text("We think you'd rate it", exact=False).count() == 12
+    assert page.get_by_text("Your ratings (12)").count() == 1
+    why = page.locator("[class*='st-key-why-'] button").first
+    why.scroll_into_view_if_needed()
+    why.click()
+    page.get_by_text("Your ratings that led to", exact=False).wait_for()
+    settle(page)
+    shot(page, "picks-stars")
+    page.keyboard.press("Escape")
+    # Same tab (the ratings live in this session): rated movies and picks show on the map.
+    page.get_by_role("link", name="Explore").click()
+    page.get_by_role("heading", name="Taste groups").wait_for()
+    settle(page)
+    points = page.locator(".st-key-movie-map svg g.mark-symbol").first.locator("path")
+    assert points.count() > 1000
+    no_error_on_page(page)
+    shot(page, "explore")
+    # Clicking a movie opens it on Discover.
+    box = points.nth(5).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_role("heading", name="Because you watched", exact=False).wait_for()
+    assert "movie=" in page.url
+    no_error_on_page(page)

@@ -20,6 +20,7 @@ import streamlit as st
 
 from recommender import (
     ALGORITHMS,
+    DEFAULT_ALGORITHM,
     DataError,
     ModelFileError,
     MovieLens,
@@ -33,12 +34,15 @@ from recommender.models import load_or_train
 from recommender.posters import TMDB_ATTRIBUTION, PosterClient, placeholder_data_uri
 from recommender.profiles import ProfileStore, default_profiles_path
 from recommender.search import TitleIndex
+from recommender.tastes import TasteGroup, movie_groups, movie_map
 from ui import movies
 from ui.text import count, model_label
 
 log = logging.getLogger(__name__)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+STARS_ALGORITHM = "biased-mf"  # predicts the stars on every pick card, whichever model picked
+MODEL_FAILURES = (ValueError, RuntimeError, MemoryError, ModelFileError)  # see model_or_none
 POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB; late answers fill the cache
 
 
@@ -185,6 +189,52 @@ def model_or_none(algorithm: str) -> Recommender | None:
             "Choose another model on Your picks, or check the server log.",
             icon=":material/error:",
         )
+        return None
+
+
+def star_model() -> Recommender | None:
+    """The biased-mf model behind the predicted stars, or None (logged) when it cannot be
+    trained: the cards then go without stars, and the picks themselves still show."""
+    try:
+        return model(STARS_ALGORITHM)
+    except MODEL_FAILURES:
+        log.exception("Model %s failed; picks show no predicted stars", STARS_ALGORITHM)
+        return None
+
+
+# --- taste groups and the movie map (from the default model's movie vectors) --------------
+
+
+@st.cache_resource(show_spinner="Finding groups of similar movies…")
+def _taste_groups(path: str | None) -> list[TasteGroup]:
+    data = _movielens(path)
+    return movie_groups(_model(path, DEFAULT_ALGORITHM), data.movies, data.tags)
+
+
+def taste_groups() -> list[TasteGroup]:
+    """Named groups of well-known movies (KMeans on the default model's movie vectors), most
+    watched first; empty (logged) when that model cannot be trained."""
+    try:
+        return _taste_groups(data_dir())
+    except MODEL_FAILURES:
+        log.exception("No taste groups: the %s model failed", DEFAULT_ALGORITHM)
+        return []
+
+
+@st.cache_resource(show_spinner="Drawing the movie map (once, a few seconds)…")
+def _movie_map(path: str | None) -> pd.DataFrame:
+    # t-SNE rather than PCA: neighbours form visible islands (a few seconds, once per process).
+    return movie_map(_model(path, DEFAULT_ALGORITHM), _movielens(path).movies, method="tsne")
+
+
+def movie_map_frame() -> pd.DataFrame | None:
+    """2-D map of the movies with at least 20 ratings (movieId, x, y, title, genre,
+    n_ratings), or None after explaining on the page why it is unavailable."""
+    try:
+        return _movie_map(data_dir())
+    except MODEL_FAILURES as error:
+        log.exception("No movie map: the %s model failed", DEFAULT_ALGORITHM)
+        st.error(f"The movie map could not be drawn: {error}.", icon=":material/error:")
         return None
 
 

@@ -52,6 +52,20 @@ HOW_IT_WORKS = """\
    narrow the genres and years with Filters.
 """
 
+GROUPS_CAPTION = (
+    "Quicker than rating movies one by one: switch on the groups that look like your kind of "
+    "movie and their {n} movies shown are added to your ratings at {stars:g} ★, to change or "
+    "remove as you like. MovieLens onboards new members this way (Chang, Harper & Terveen, "
+    "CSCW 2015)."
+)
+
+MAP_CAPTION = (
+    "The {movies:,} movies with at least 20 ratings, placed so that movies the same people "
+    "watch sit close together (t-SNE of the ALS model's movie vectors), coloured by their most "
+    "distinctive genre. Hover for titles, scroll to zoom, drag to pan, click a genre in the "
+    "legend to light it up, click a movie to open it."
+)
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 
