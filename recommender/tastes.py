@@ -117,11 +117,14 @@ def movie_groups(
         groups.append((int(counts[near].sum()), c, genres, found, decades, near, len(members)))
     groups.sort(key=lambda g: (-g[0], g[1]))
 
+    titles = movies.drop_duplicates("movieId").set_index("movieId")
+    titles = titles.get("display_title", titles.get("title"))
     result, used = [], set()
     for _, _, genres, found, decades, near, size in groups:
+        example = str(titles.get(int(movie_ids[near[0]]), "")) if titles is not None else ""
         result.append(
             TasteGroup(
-                name=_unique_name(genres, found + decades, used),
+                name=_unique_name(genres, decades, example, used),
                 movie_ids=[int(m) for m in movie_ids[near]],
                 genres=genres,
                 tags=found,
@@ -269,7 +272,7 @@ def movie_map_chart(
             x=x,
             y=y,
             color=colour,
-            opacity=alt.condition(genre_pick, alt.value(0.65), alt.value(0.07)),
+            opacity=alt.condition(genre_pick, alt.value(0.85), alt.value(0.07)),
             tooltip=tooltip,
         )
         .add_params(genre_pick)
@@ -382,14 +385,18 @@ def _over_represented(
     return [names[i] for i in order if keep[i]][:limit]
 
 
-def _unique_name(genres: list[str], extras: list[str], used: set[str]) -> str:
-    """Two genres and a tag or decade ("Animation · Children · disney"), longer if taken."""
-    labels = genres[:2] + extras[:1] + genres[2:] + extras[1:]
+def _unique_name(genres: list[str], decades: list[str], example: str, used: set[str]) -> str:
+    """Genres and a decade ("Comedy · High school · 1980s"), then "like <its best-known movie>"
+    when that is taken. Tags stay out of names: free-text user tags can be crude or
+    misleading on a welcome screen, so they are only listed in ``TasteGroup.tags``."""
+    labels = genres[:2] + decades[:1] + genres[2:]
     name = ""
     for n in range(min(len(labels), 3), len(labels) + 1):
         name = " · ".join(labels[:n]) or "Mixed"
         if name not in used:
             break
+    if name in used and example:
+        name = f"{' · '.join(labels[:3]) or 'Mixed'} · like {example}"
     base, number = name or "Mixed", 2
     while name in used or not name:
         name = f"{base} ({number})"

@@ -79,7 +79,7 @@ def test_movie_groups_separate_the_tastes_and_are_named_after_them(als, groups_d
         )
 
 
-def test_an_over_represented_tag_joins_the_name():
+def test_over_represented_tags_are_listed_but_never_named():
     ratings, movies = four_taste_groups()
     model = train(ratings, "als", factors=8)
     tags = pd.DataFrame({
@@ -91,7 +91,9 @@ def test_an_over_represented_tag_joins_the_name():
     names = {g.genres[0]: g for g in groups}
     assert set(names) == {"Animation", "Horror", "Western", "Drama"}
     # pixar: 3 of 20 Animation movies and no others (lift 4) -> named, lower-cased.
-    assert names["Animation"].tags == ["pixar"] and "pixar" in names["Animation"].name
+    assert names["Animation"].tags == ["pixar"]
+    # Free-text tags can be crude: names use genres, decades and a well-known title only.
+    assert all("pixar" not in g.name and "funny" not in g.name for g in groups)
     assert names["Western"].tags == []  # "dusty" is on one Western only: too few
 
 
