@@ -240,6 +240,18 @@ def test_starter_movies_are_well_known_and_varied(movielens):
     assert first.index.is_unique
 
 
+def test_starter_movies_exist_when_every_mean_rating_is_low():
+    from recommender.synthetic import synthetic_movielens
+    from ui.movies import build_catalogue, starter_movies
+
+    data = synthetic_movielens(20_000, seed=5)
+    data.ratings["rating"] = (data.ratings["rating"] / 2).clip(lower=0.5)  # means far below 3.5
+    catalogue = build_catalogue(data)
+    chosen = starter_movies(catalogue, count=18)
+    assert len(chosen) == 18
+    assert catalogue.loc[chosen, "n_ratings"].min() >= catalogue["n_ratings"].median()
+
+
 @pytest.mark.parametrize("library", [True, False])
 def test_reasons_name_a_rated_movie(movielens, monkeypatch, library):
     import ui.movies

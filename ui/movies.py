@@ -45,13 +45,16 @@ def starter_movies(
 ) -> list[int]:
     """Well-known, well-liked movies in an order that mixes genres and decades.
 
-    Candidates are the ``pool`` most-rated movies with a mean of at least ``min_mean``. They are
+    Candidates are the ``pool`` most-rated movies with a mean of at least ``min_mean`` (or the
+    pool's median mean, if that is lower). They are
     picked greedily: each step takes the candidate with the best popularity score after a
     penalty for every already-picked movie that shares its main genre or its decade, so the
     first screen is not twelve 1990s dramas. Deterministic: every visitor sees the same list.
     """
     ranked = catalogue[catalogue["n_ratings"] > 0].nlargest(pool, "n_ratings")
-    ranked = ranked[ranked["mean_rating"] >= min_mean]
+    # A catalogue whose ratings run low (or synthetic data) still gets its better half.
+    threshold = min(min_mean, float(ranked["mean_rating"].median())) if len(ranked) else min_mean
+    ranked = ranked[ranked["mean_rating"] >= threshold]
     if ranked.empty:
         return []
     base = np.log1p(ranked["n_ratings"].to_numpy(float)) + ranked["mean_rating"].to_numpy(float)
