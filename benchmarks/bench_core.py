@@ -164,12 +164,19 @@ def plot(results: list[dict], path: Path) -> None:
     ratings = [r["ratings"] / 1e6 for r in scale]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     panels = [
-        ("ALS fit (s)", [r["fit_als_s"] for r in scale]),
-        ("recommend p95 (ms)", [r["recommend"]["p95_ms"] for r in scale]),
-        ("peak memory (GB)", [r["peak_rss_gb"] for r in scale]),
+        ("ALS fit (s)", {"": [r["fit_als_s"] for r in scale]}),
+        ("recommend, one new user (ms)", {
+            "p50": [r["recommend"]["p50_ms"] for r in scale],
+            "p95": [r["recommend"]["p95_ms"] for r in scale],
+        }),
+        ("peak memory (GB)", {"": [r["peak_rss_gb"] for r in scale]}),
     ]
-    for axis, (title, values) in zip(axes, panels, strict=True):
-        axis.plot(ratings, values, marker="o", color="#c2410c")
+    for axis, (title, lines) in zip(axes, panels, strict=True):
+        for (label, values), colour in zip(lines.items(), ("#c2410c", "#1d4ed8"), strict=False):
+            axis.plot(ratings, values, marker="o", color=colour, label=label or None)
+        if len(lines) > 1:
+            axis.legend()
+        axis.set_ylim(bottom=0)
         axis.set_xscale("log")
         axis.set_xlabel("ratings (millions)")
         axis.set_title(title)

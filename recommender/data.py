@@ -213,30 +213,47 @@ def _read_ratings(file: Path, cache: Path) -> pd.DataFrame:
     cached = None
     if stat.st_size >= BINARY_CACHE_MIN_BYTES:
         key = hashlib.sha1(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-        cached = cache / f"ratings-{key.hexdigest()[:16]}.npz"
-        if cached.exists() and (ratings := _read_binary_ratings(cached)) is not None:
+        cached = cache / f"ratings-{key.hexdigest()[:16]}"
+        if cached.is_dir() and (ratings := _read_binary_ratings(cached)) is not None:
             return ratings
     ratings = _read_csv(file, _RATING_COLUMNS, required=["userId", "movieId", "rating"])
     if "timestamp" not in ratings:
         ratings["timestamp"] = np.zeros(len(ratings), dtype="int64")
     _check_ratings(file, ratings)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".tmp{os.getpid()}.npz")
-        np.savez(tmp, **{c: ratings[c].to_numpy() for c in _RATING_COLUMNS})
-        os.replace(tmp, cached)
+        _write_binary_ratings(ratings, cached)
     return ratings
 
 
-def _read_binary_ratings(file: Path) -> pd.DataFrame | None:
-    """The copy written after a validated CSV load (plain arrays, no pickle); None if damaged,
-    so the caller parses the CSV again and rewrites it."""
+def _write_binary_ratings(ratings: pd.DataFrame, folder: Path) -> None:
+    """One ``.npy`` per column, written beside the final folder and renamed into place."""
+    staging = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
+    staging.mkdir(parents=True, exist_ok=True)
+    for column in _RATING_COLUMNS:
+        np.save(staging / f"{column}.npy", ratings[column].to_numpy(), allow_pickle=False)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staging, folder)
+
+
+def _read_binary_ratings(folder: Path) -> pd.DataFrame | None:
+    """The copy written after a validated CSV load, memory-mapped (read-only, no pickle), so
+    32M ratings open in milliseconds; None if damaged, so the caller parses the CSV again."""
     try:
-        with np.load(file, allow_pickle=False) as arrays:
-            return pd.DataFrame({c: arrays[c] for c in _RATING_COLUMNS}, copy=False)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-        log.warning("Ignoring damaged binary copy %s (%s)", file, error)
+        # Plain ndarray views of the maps, so callers never meet the memmap subclass.
+        columns = {
+            c: np.load(folder / f"{c}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
+            for c in _RATING_COLUMNS
+        }
+    except (OSError, ValueError) as error:
+        log.warning("Ignoring damaged binary copy %s (%s)", folder, error)
         return None
+    lengths = {len(a) for a in columns.values()}
+    if len(lengths) != 1 or any(
+        columns[c].dtype != np.dtype(t) for c, t in _RATING_COLUMNS.items()
+    ):
+        log.warning("Ignoring damaged binary copy %s (columns differ)", folder)
+        return None
+    return pd.DataFrame(columns, copy=False)
 
 
 def _check_ratings(file: Path, ratings: pd.DataFrame, first_row: int = 2) -> None:

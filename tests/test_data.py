@@ -155,12 +155,12 @@ def test_large_ratings_get_a_binary_copy_that_loads_the_same(tmp_path, monkeypat
     folder = write(tmp_path / "ml", movies_csv=MOVIES, ratings_csv=RATINGS)
     cache = tmp_path / "cache"
     first = load_movielens(folder, cache_dir=cache)
-    copies = list(cache.glob("ratings-*.npz"))
+    copies = list(cache.glob("ratings-*"))
     assert len(copies) == 1
     second = load_movielens(folder, cache_dir=cache)
     pd.testing.assert_frame_equal(first.ratings, second.ratings)
     # A damaged copy is ignored and rewritten, never trusted or fatal.
-    copies[0].write_bytes(b"PK\x03\x04 truncated")
+    (copies[0] / "rating.npy").write_bytes(b"\x93NUMPY truncated")
     pd.testing.assert_frame_equal(load_movielens(folder, cache_dir=cache).ratings, first.ratings)
     pd.testing.assert_frame_equal(load_movielens(folder, cache_dir=cache).ratings, first.ratings)
     # A changed file must not be served from the stale copy.
