@@ -80,12 +80,15 @@ def feedback_weights(
 class EASERecommender(Recommender):
     """Item-item scores from EASE weights; new users are scored as ``x · B``.
 
-    Hyperparameters: ``regularization`` (λ; larger leans towards co-occurrence counts, which
-    suit short profiles), ``max_items`` and ``min_ratings`` (which movies are modelled),
-    ``like_threshold`` and ``low_rating_weight`` (how stars become X, see
-    :func:`feedback_weights`), ``predict`` (what B reconstructs: ``"input"`` X itself as in the
-    paper, ``"rated"`` whether a movie was rated at all, ``"liked"`` whether it was rated
-    ≥ ``like_threshold``).
+    Hyperparameters (defaults tuned on ml-latest-small, docs/tuning.md): ``regularization``
+    (λ; larger leans towards co-occurrence counts, which suit short profiles), ``max_items``
+    and ``min_ratings`` (which movies are modelled), ``like_threshold`` and
+    ``low_rating_weight`` (how stars become X, see :func:`feedback_weights`), ``predict`` (what
+    B reconstructs: ``"input"`` X itself as in the paper, ``"rated"`` whether a movie was rated
+    at all, ``"liked"`` whether it was rated ≥ ``like_threshold``), ``popularity_weight`` (β:
+    adds β × the share of training users who rated each movie; ``x · B`` grows with the
+    profile while this prior does not, so it mostly steers short profiles towards well-known
+    movies).
     """
 
     algorithm = "ease"
@@ -93,12 +96,12 @@ class EASERecommender(Recommender):
 
     def __init__(
         self,
-        regularization: float = 500.0,
+        regularization: float = 300.0,
         max_items: int | None = 5000,
         min_ratings: int = 3,
         like_threshold: float = 4.0,
-        low_rating_weight: float = 1.0,
-        predict: str = "input",
+        low_rating_weight: float = 0.5,
+        predict: str = "liked",
         popularity_weight: float = 0.0,
     ):
         self.regularization = regularization
@@ -157,7 +160,9 @@ class EASERecommender(Recommender):
         if not len(pos):
             return self._popularity_scores()
         scores = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
-        scores[self.modelled_idx_] = weights @ self.weights_[pos] + self._prior
+        # einsum, not BLAS: serving threads would make OpenBLAS's pool spin (see base.matvec).
+        rows = np.asarray(self.weights_[pos])
+        scores[self.modelled_idx_] = np.einsum("i,ij->j", weights, rows) + self._prior
         return scores
 
     def _scores_new_users(self, user_items: sp.csr_matrix) -> np.ndarray:

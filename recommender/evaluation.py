@@ -206,6 +206,7 @@ def ranked_movies(model: Any, fold_in: sp.csr_matrix, catalogue: np.ndarray, k: 
     )
     rows = (fold_in @ to_model).tocsr()
     rows.sort_indices()
+    k = min(k, len(catalogue))
     ranked = np.empty((rows.shape[0], k), dtype=np.int64)
     for start in range(0, rows.shape[0], 256):
         chunk = rows[start : start + 256]
@@ -262,13 +263,14 @@ def evaluate(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     latency_users: int = LATENCY_USERS_PER_FOLD,
+    per_user: dict[str, dict[str, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     """Cross-validate ``models`` (name -> function from training ratings to a fitted model).
 
     Returns one row per model: each metric's mean and ``<metric>_ci`` (95 % half-width), the
     number of users per protocol, ``fit_s`` (median over folds), ``latency_ms`` (median) and
-    ``latency_p95_ms`` of ``recommend``, ``coverage@10`` and ``popularity@10``. The per-user
-    values are in ``result.attrs["per_user"]`` (model -> metric -> array, folds concatenated).
+    ``latency_p95_ms`` of ``recommend``, ``coverage@10`` and ``popularity@10``. Pass a dict as
+    ``per_user`` to receive every user's values (model -> metric -> array, folds in order).
     """
     say = progress or (lambda _message: None)
     fold_of = user_folds(ratings["userId"].to_numpy(), folds, seed)
@@ -308,7 +310,7 @@ def evaluate(
             tally.popularity.append(float(n_train[top10].mean()))
             tally.latency_ms.extend(_latencies(model, held["onboarding"], catalogue, latency_users))
             say(f"fold {fold + 1}/{folds} {name}: fit {tally.fit_s[-1]:.2f} s")
-    return _summarise(tallies, counts, folds, seed)
+    return _summarise(tallies, counts, folds, seed, per_user)
 
 
 def _rng(seed: int, fold: int, protocol: int) -> np.random.Generator:
@@ -333,14 +335,20 @@ def _latencies(model: Any, data: HeldOut, catalogue: np.ndarray, users: int) -> 
     return times
 
 
-def _summarise(tallies: dict[str, _Tally], counts: dict[str, int], folds: int, seed: int):
-    rows, per_user = [], {}
+def _summarise(
+    tallies: dict[str, _Tally],
+    counts: dict[str, int],
+    folds: int,
+    seed: int,
+    per_user: dict[str, dict[str, np.ndarray]] | None,
+) -> pd.DataFrame:
+    rows = []
     for name, tally in tallies.items():
         row: dict[str, Any] = {"model": name}
-        per_user[name] = {}
         for metric in METRICS:
             values = np.concatenate(tally.per_user[metric])
-            per_user[name][metric] = values
+            if per_user is not None:
+                per_user.setdefault(name, {})[metric] = values
             row[metric], row[f"{metric}_ci"] = mean_ci(values)
         row["sg_users"] = counts["sg"]
         row["onb_users"] = counts["onboarding"]
@@ -353,7 +361,6 @@ def _summarise(tallies: dict[str, _Tally], counts: dict[str, int], folds: int, s
         row["popularity@10"] = float(np.mean(tally.popularity))
         rows.append(row)
     result = pd.DataFrame(rows)
-    result.attrs["per_user"] = per_user
     result.attrs["folds"] = folds
     result.attrs["seed"] = seed
     return result

@@ -35,13 +35,13 @@ class HybridRecommender(Recommender):
 
     def __init__(
         self,
-        ease_weight: float = 0.6,
-        ease_regularization: float = 300.0,
+        ease_weight: float = 0.5,
+        ease_regularization: float = 200.0,
         max_items: int | None = 5000,
         min_ratings: int = 3,
         low_rating_weight: float = 0.5,
         predict: str = "liked",
-        popularity_weight: float = 0.03,
+        popularity_weight: float = 0.04,
         factors: int = 64,
         als_regularization: float = 0.05,
         alpha: float = 1.0,

@@ -33,7 +33,7 @@ ALGORITHMS: dict[str, type[Recommender]] = {
 log = logging.getLogger(__name__)
 
 # Chosen by the evaluation (docs/evaluation.md): best on both new-user protocols.
-DEFAULT_ALGORITHM = "als"
+DEFAULT_ALGORITHM = "hybrid"
 
 
 def train(
