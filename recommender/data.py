@@ -71,12 +71,19 @@ class MovieLens:
     @cached_property
     def movie_stats(self) -> pd.DataFrame:
         """Per-movie number of ratings and mean rating, indexed by movieId (all movies)."""
-        grouped = self.ratings.groupby("movieId", sort=False)["rating"]
-        stats = pd.DataFrame({"n_ratings": grouped.size(), "mean_rating": grouped.mean()})
-        stats = stats.reindex(self.movies["movieId"].to_numpy())
-        stats["n_ratings"] = stats["n_ratings"].fillna(0).astype("int32")
-        stats.index.name = "movieId"
-        return stats
+        # bincount over the ids: a tenth of a groupby's time on 32M ratings.
+        movie_ids = self.ratings["movieId"].to_numpy()
+        size = int(max(movie_ids.max(initial=0), self.movies["movieId"].max()) + 1)
+        counts = np.bincount(movie_ids, minlength=size)
+        sums = np.bincount(movie_ids, weights=self.ratings["rating"].to_numpy(), minlength=size)
+        ids = self.movies["movieId"].to_numpy()
+        n = counts[ids]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(n > 0, sums[ids] / n, np.nan)
+        return pd.DataFrame(
+            {"n_ratings": n.astype("int32"), "mean_rating": mean},
+            index=pd.Index(ids, name="movieId"),
+        )
 
 
 def ratings_fingerprint(ratings: pd.DataFrame) -> str:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from recommender import DEFAULT_ALGORITHM
 from ui.cards import card_html
-from ui.text import md_escape
+from ui.text import md_escape, model_label
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60  # the first run of a session loads the data and trains a model
@@ -114,7 +115,7 @@ def test_rate_three_movies_then_picks_exclude_them(app):
     picks = [int(k.removeprefix("rate-pick-")) for k in keys(app, "rate-pick-")]
     assert len(picks) == 12
     assert not {SHAWSHANK, STAR_WARS, FELLOWSHIP} & set(picks)
-    assert "ALS picks from your 3 ratings" in texts(app.caption)
+    assert f"{model_label(DEFAULT_ALGORITHM)} picks from your 3 ratings" in texts(app.caption)
     assert "Because you rated" in texts(app.markdown)
     # The starter cards keep showing what was rated; the ratings list offers edits.
     assert app.selectbox(key=f"rate-starter-{SHAWSHANK}").value == 5.0
