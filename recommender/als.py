@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommender.base import Recommender, matvec
+from recommender.base import FactorRecommender
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def confidence(ratings: np.ndarray, alpha: float, neutral: float | None) -> np.n
     return alpha * shifted
 
 
-class ALSRecommender(Recommender):
+class ALSRecommender(FactorRecommender):
     """Implicit-feedback matrix factorisation with fold-in for new users.
 
     Scores are dot products of user and movie factors. ``use_gpu`` fits with implicit's CUDA
@@ -45,7 +45,6 @@ class ALSRecommender(Recommender):
     """
 
     algorithm = "als"
-    _state_arrays = Recommender._state_arrays + ("user_factors_", "item_factors_")
 
     def __init__(
         self,
@@ -103,15 +102,6 @@ class ALSRecommender(Recommender):
         a = self._gram + (y.T * (np.abs(c) - 1.0)) @ y
         b = y.T @ np.where(c > 0, c, 0.0)
         return np.linalg.solve(a, b).astype(np.float32)
-
-    def _scores_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        return matvec(self.item_factors_, self.user_vector(movie_idx, ratings))
-
-    def _scores_known_user(self, user_idx: int) -> np.ndarray:
-        return matvec(self.item_factors_, self.user_factors_[user_idx])
-
-    def _item_vectors(self) -> np.ndarray:
-        return self.item_factors_
 
 
 def _gpu_available() -> bool:

@@ -336,6 +336,29 @@ class Recommender:
         return folder
 
 
+class FactorRecommender(Recommender):
+    """A user × movie factor model: a score is the dot product of the two vectors.
+
+    Subclasses learn ``user_factors_`` and ``item_factors_`` in ``_fit`` and fold a new user in
+    with ``user_vector(movie_idx, ratings)``.
+    """
+
+    _state_arrays = Recommender._state_arrays + ("user_factors_", "item_factors_")
+
+    def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """A new user's factors from their ratings, with the movie factors held fixed."""
+        raise NotImplementedError
+
+    def _scores_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        return matvec(self.item_factors_, self.user_vector(movie_idx, ratings))
+
+    def _scores_known_user(self, user_idx: int) -> np.ndarray:
+        return matvec(self.item_factors_, self.user_factors_[user_idx])
+
+    def _item_vectors(self) -> np.ndarray:
+        return self.item_factors_
+
+
 def _result(movie_ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     """The one result type: movieId and score, best first."""
     return pd.DataFrame({"movieId": movie_ids, "score": scores}, copy=False)

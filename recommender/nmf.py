@@ -15,15 +15,14 @@ from sklearn.decomposition import NMF, non_negative_factorization
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-from recommender.base import Recommender, matvec
+from recommender.base import FactorRecommender
 
 
-class NMFRecommender(Recommender):
+class NMFRecommender(FactorRecommender):
     """Scores are predicted stars W·H, where an unrated movie counts as 0 stars in training,
     so the score mixes "would rate it highly" with "would watch it at all"."""
 
     algorithm = "nmf"
-    _state_arrays = Recommender._state_arrays + ("user_factors_", "item_factors_")
 
     def __init__(
         self,
@@ -79,12 +78,3 @@ class NMFRecommender(Recommender):
                 **self._solver_params(),
             )
         return w[0].astype(np.float32)
-
-    def _scores_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        return matvec(self.item_factors_, self.user_vector(movie_idx, ratings))
-
-    def _scores_known_user(self, user_idx: int) -> np.ndarray:
-        return matvec(self.item_factors_, self.user_factors_[user_idx])
-
-    def _item_vectors(self) -> np.ndarray:
-        return self.item_factors_
