@@ -41,6 +41,10 @@ from recommender.models import ALGORITHMS
 
 STAGES = ("als", "nmf", "ease", "hybrid", "confirm")
 SCORING_ONLY = {"ease": ("popularity_weight",), "hybrid": ("ease_weight", "popularity_weight")}
+# ALSRecommender's own defaults: always a candidate, alone and in blends.
+ALS_DEFAULTS = {
+    "factors": 64, "regularization": 0.05, "alpha": 1.0, "neutral": None, "iterations": 15
+}
 SHOWN = ["sg_recall@20", "sg_ndcg@100", "onb_recall@10", "onb_ndcg@10", "coverage@10", "fit_s"]
 
 
@@ -138,10 +142,7 @@ def als_candidates(samples: int, seed: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(space), size=min(samples, len(space)), replace=False)
     picked = [space[i] for i in chosen]
-    defaults = {
-        "factors": 64, "regularization": 0.05, "alpha": 1.0, "neutral": None, "iterations": 15
-    }
-    return [defaults] + [p for p in picked if p != defaults]
+    return [ALS_DEFAULTS] + [p for p in picked if p != ALS_DEFAULTS]
 
 
 def nmf_candidates() -> list[dict[str, Any]]:
@@ -167,12 +168,15 @@ def ease_candidates() -> list[dict[str, Any]]:
 
 def hybrid_candidates(ease: pd.DataFrame, als: pd.DataFrame, top: int) -> list[dict[str, Any]]:
     """Blends of the best EASE fits and ALS settings: the ``top`` by margin of each, plus the
-    best of each on either protocol alone (a blend may want a specialist)."""
+    best of each on either protocol alone (a blend may want a specialist), plus ALS's
+    defaults (what is best alone is not always what blends best)."""
     ease_fits = _shortlist(ease, top, drop=("popularity_weight",))
     als_fits = _shortlist(als, top)
+    if ALS_DEFAULTS not in als_fits:
+        als_fits.append(ALS_DEFAULTS)
     candidates = []
     for e, a in itertools.product(ease_fits, als_fits):
-        for weight, beta in itertools.product((0.4, 0.5, 0.6, 0.7), (0.0, 0.02, 0.04)):
+        for weight, beta in itertools.product((0.4, 0.5, 0.6, 0.7), (0.0, 0.02, 0.03, 0.04)):
             candidates.append({
                 "ease_weight": weight,
                 "ease_regularization": e["regularization"],
@@ -299,6 +303,22 @@ def report(results: dict[str, pd.DataFrame], args: argparse.Namespace, data, sec
         "als": "ALS",
         "nmf": "NMF",
     }
+    if "ease" in results:
+        ease = results["ease"]
+        steck = ease[[
+            p["low_rating_weight"] == 1.0 and p["predict"] == "input" and not p["popularity_weight"]
+            for p in ease["params"]
+        ]].sort_values("sg_ndcg@100", ascending=False, kind="stable")
+        lines += [
+            "## Steck's EASE (the `ease-steck` baseline)",
+            "",
+            "Binary X, B reconstructs X, no popularity prior: λ by SG NDCG@100 (the evaluation "
+            "runs it on the whole catalogue with the best λ here, "
+            "`recommender.evaluation.STECK_EASE_REGULARIZATION`).",
+            "",
+            markdown(steck, len(steck)),
+            "",
+        ]
     for stage in ("confirm", "hybrid", "ease", "als", "nmf"):
         if stage not in results:
             continue
