@@ -5,7 +5,7 @@ Only routing and page setup live here; each page is a thin script in ``pages/``.
 
 import streamlit as st
 
-from ui import cards
+from ui import cards, timing
 
 st.set_page_config(page_title="MovieLens Recommender", page_icon="🎬", layout="wide")
 cards.inject_css()
@@ -16,4 +16,5 @@ pages = [
             url_path="explore"),
     st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),
 ]
-st.navigation(pages, position="top").run()
+with timing.timed_run("page"):
+    st.navigation(pages, position="top").run()

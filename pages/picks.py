@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from recommender import ALGORITHMS
-from ui import cards, movies, profile, resources, session
+from ui import cards, movies, profile, resources, session, timing
 from ui.text import HOW_IT_WORKS, count, md_escape, model_label
 
 N_PICKS = 12
@@ -118,13 +118,14 @@ def picks_panel() -> None:
 @st.fragment
 def body() -> None:
     """Rating and picks side by side; a rating reruns only this part of the page."""
-    session.show_toast()
-    profile.import_panel()  # full width: the report's table needs the room
-    left, right = st.columns([5, 7], gap="large")
-    with left:
-        rate_panel()
-    with right:
-        picks_panel()
+    with timing.timed_run("picks-fragment"):
+        session.show_toast()
+        profile.import_panel()  # full width: the report's table needs the room
+        left, right = st.columns([5, 7], gap="large")
+        with left:
+            rate_panel()
+        with right:
+            picks_panel()
 
 
 ui.require_app()

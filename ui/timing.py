@@ -1,0 +1,30 @@
+"""Server time of each script run, for operators and the load benchmark (opt-in).
+
+Set ``RECOMMENDER_RUN_LOG=/path/file.jsonl`` and every full run and every fragment run appends
+one line ``{"run": name, "seconds": s}``. Unset, this costs nothing but a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()  # sessions run in threads; whole lines only
+
+
+@contextmanager
+def timed_run(name: str) -> Iterator[None]:
+    """Time the block (also when it ends by st.rerun or st.stop) and log it if asked to."""
+    path = os.environ.get("RECOMMENDER_RUN_LOG")
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if path:
+            line = json.dumps({"run": name, "seconds": round(time.perf_counter() - started, 5)})
+            with _lock, open(path, "a", encoding="utf-8") as log:
+                log.write(line + "\n")
