@@ -196,6 +196,8 @@ def ranked_movies(model: Any, fold_in: sp.csr_matrix, catalogue: np.ndarray, k: 
 
     Uses the model's batch hook ``_scores_new_users`` when it has one, else its per-user
     ``_scores_new_user``: the same scores ``recommend`` ranks, without building DataFrames.
+    A slot is −1 where fewer than k movies have a finite score (``recommend`` would return a
+    shorter list: −inf marks a movie the model never recommends).
     """
     model_ids = np.asarray(model.movie_ids_)
     pos = np.searchsorted(model_ids, catalogue).clip(0, len(model_ids) - 1)
@@ -217,8 +219,11 @@ def ranked_movies(model: Any, fold_in: sp.csr_matrix, catalogue: np.ndarray, k: 
         given = fold_in[start : start + 256]
         scores[given.nonzero()] = -np.inf
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-        ranked[start : start + chunk.shape[0]] = np.take_along_axis(top, order, axis=1)
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        top[~np.isfinite(np.take_along_axis(top_scores, order, axis=1))] = -1
+        ranked[start : start + chunk.shape[0]] = top
     return ranked
 
 
@@ -235,12 +240,13 @@ def _batch_scores(model: Any, rows: sp.csr_matrix) -> np.ndarray:
 
 
 def hit_matrix(ranked: np.ndarray, targets: sp.csr_matrix) -> np.ndarray:
-    """True where a ranked catalogue index is one of that user's targets."""
+    """True where a ranked catalogue index is one of that user's targets (−1: an empty slot)."""
     hits = np.empty(ranked.shape, dtype=bool)
     for start in range(0, ranked.shape[0], 256):
         dense = targets[start : start + 256].toarray()
         rows = np.arange(dense.shape[0])[:, None]
-        hits[start : start + 256] = dense[rows, ranked[start : start + 256]] > 0
+        chunk = ranked[start : start + 256]
+        hits[start : start + 256] = (dense[rows, chunk.clip(0)] > 0) & (chunk >= 0)
     return hits
 
 
@@ -306,8 +312,9 @@ def evaluate(
                         measure = recall_at_k if kind == "recall" else ndcg_at_k
                         tally.per_user[metric].append(measure(hits, data.n_targets, k_metric))
             top10 = top["onboarding"][:, :10]
+            top10 = top10[top10 >= 0]
             tally.coverage.append(len(np.unique(top10)) / len(catalogue))
-            tally.popularity.append(float(n_train[top10].mean()))
+            tally.popularity.append(float(n_train[top10].mean()) if len(top10) else math.nan)
             tally.latency_ms.extend(_latencies(model, held["onboarding"], catalogue, latency_users))
             say(f"fold {fold + 1}/{folds} {name}: fit {tally.fit_s[-1]:.2f} s")
     return _summarise(tallies, counts, folds, seed, per_user)

@@ -19,6 +19,7 @@ from recommender.evaluation import (
     add_arguments,
     command,
     evaluate,
+    hit_matrix,
     mean_ci,
     ndcg_at_k,
     onboarding_split,
@@ -135,8 +136,11 @@ def test_ranking_excludes_the_fold_in_and_maps_model_ids_to_the_catalogue():
     model = _FixedScores([10, 20, 30, 50, 60])
     fold_in = sp.csr_matrix(np.array([[0, 0, 0, 0, 4.0]], dtype=np.float32))
     ranked = ranked_movies(model, fold_in, catalogue, k=4)
-    # 50 is rated, 40 unknown to the model (ranked last), then 30, 20, 10 by score.
-    assert list(catalogue[ranked[0]][:3]) == [30, 20, 10]
+    # 50 is rated and 40 unknown to the model, so only 30, 20, 10 are ranked; the slot left
+    # over is empty (−1) and can never be a hit, even though 40 is a target.
+    assert list(ranked[0]) == [2, 1, 0, -1]
+    targets = sp.csr_matrix(np.array([[0, 0, 1, 1, 0]], dtype=np.float32))
+    assert list(hit_matrix(ranked, targets)[0]) == [True, False, False, False]
 
 
 # --- EASE ------------------------------------------------------------------------------------
