@@ -253,13 +253,10 @@ def test_starter_movies_exist_when_every_mean_rating_is_low():
     assert catalogue.loc[chosen, "n_ratings"].min() >= catalogue["n_ratings"].median()
 
 
-@pytest.mark.parametrize("library", [True, False])
-def test_reasons_name_a_rated_movie(movielens, monkeypatch, library):
+def test_reasons_name_a_rated_movie(movielens):
     import ui.movies
     from recommender.models import load_or_train
 
-    if not library:  # the fallback for library versions without recommender.explain
-        monkeypatch.setattr(ui.movies, "contribution_because", None)
     model = load_or_train(movielens.ratings, "als", movies=movielens.movies)
     ratings = {SHAWSHANK: 5.0, STAR_WARS: 4.5, FELLOWSHIP: 4.0}
     picks = ui.movies.recommend(model, ratings, n=12)

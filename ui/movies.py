@@ -15,14 +15,7 @@ import pandas as pd
 
 from recommender import MovieLens, Recommender, UnknownMovieError
 from recommender.data import genre_list
-
-try:  # per-rating score contributions, in library versions that have them
-    from recommender.explain import because as contribution_because
-except ImportError:
-    contribution_because = None
-
-LIKED = 3.5  # a rating at least this good can explain a pick ("because you liked X")
-MAX_REASON_SOURCES = 50  # the most recent liked movies considered; keeps reasons cheap
+from recommender.explain import because
 
 
 def build_catalogue(data: MovieLens) -> pd.DataFrame:
@@ -132,37 +125,11 @@ def recommend(
 
 
 def explain(model: Recommender, ratings: Mapping[int, float], picks: Sequence[int]) -> list:
-    """For each pick, the rated movie that best explains it (None when nothing does).
+    """For each pick, the rating that contributed most to its score (None when none did).
 
-    With ``recommender.explain``: the rating that contributed most to the pick's score.
-    Without it: the liked movie most similar to the pick in the model's own terms (cosine of
-    its item vectors, or its ``similar`` scores for item-item models). Popularity picks
-    ignore the visitor, so they are never explained by a rated movie.
+    Popularity picks ignore the visitor, so they are never explained by a rated movie.
     """
     if not picks or not ratings or model.algorithm == "popularity":
         return [None] * len(picks)
-    if contribution_because is not None:
-        found = contribution_because(model, dict(ratings), list(picks))
-        return [found.get(int(p)) for p in picks]
-    liked = [m for m, stars in ratings.items() if stars >= LIKED][-MAX_REASON_SOURCES:]
-    known = [m for m, ok in zip(liked, model.known_movies(liked), strict=True) if ok]
-    if not known:
-        return [None] * len(picks)
-    source_idx = np.searchsorted(model.movie_ids_, known)
-    pick_idx = np.searchsorted(model.movie_ids_, picks)
-    similarity = _similarity(model, source_idx, pick_idx)
-    best = similarity.argmax(axis=0)
-    return [
-        known[b] if similarity[b, i] > 0 else None for i, b in enumerate(best.tolist())
-    ]
-
-
-def _similarity(model: Recommender, source_idx: np.ndarray, pick_idx: np.ndarray) -> np.ndarray:
-    """sources × picks similarity in the model's own terms."""
-    # These two helpers are the library's internals; a public model.similarity(a, b) would be
-    # the clean way (noted in the report). Both are read-only and cached inside the model.
-    try:
-        vectors = model._normalised_item_vectors()
-        return vectors[source_idx] @ vectors[pick_idx].T
-    except NotImplementedError:  # item-item models have no item vectors
-        return np.stack([model._similarity_scores(int(i))[pick_idx] for i in source_idx])
+    found = because(model, dict(ratings), list(picks))
+    return [found.get(int(p)) for p in picks]
