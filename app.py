@@ -5,9 +5,10 @@ Only routing and page setup live here; each page is a thin script in ``pages/``.
 
 import streamlit as st
 
-from ui import cards, timing
+from ui import cards, resources, timing
 
 st.set_page_config(page_title="MovieLens Recommender", page_icon="🎬", layout="wide")
+resources.serving_setup()
 cards.inject_css()
 pages = [
     st.Page("pages/discover.py", title="Discover", icon=":material/explore:", default=True),

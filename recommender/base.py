@@ -25,13 +25,14 @@ FORMAT_VERSION = 1
 
 
 def matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``matrix @ vector`` without BLAS threads.
+    """``matrix @ vector``: the scoring product of every model, one BLAS gemv.
 
-    Serving calls come from many threads at once; OpenBLAS's own thread pool then spins and
-    a 9.7k × 64 product took 8 ms instead of 0.06 ms on this 2-core machine. einsum's plain
-    loop is single-threaded, deterministic and fast enough for one user.
+    On one core this is memory-bound (a 9.7k × 64 float32 product reads 2.5 MB: about 57 µs
+    here). A server answering many visitors from threads should limit BLAS to one thread, as
+    the app does (``ui.resources.serving_setup``): OpenBLAS's pool spins for the CPU that the
+    other requests need.
     """
-    return np.einsum("ij,j->i", matrix, vector)
+    return matrix @ vector
 
 
 class UnknownMovieError(KeyError):
@@ -201,9 +202,7 @@ class Recommender:
 
     def known_movies(self, movie_ids: Iterable[int]) -> np.ndarray:
         """Boolean mask: which of ``movie_ids`` the model can score."""
-        ids = np.asarray(list(movie_ids), dtype=np.int64)
-        pos = np.searchsorted(self.movie_ids_, ids).clip(0, max(len(self.movie_ids_) - 1, 0))
-        return self.movie_ids_[pos] == ids if len(self.movie_ids_) else np.zeros(len(ids), bool)
+        return self._positions(np.asarray(list(movie_ids), dtype=np.int64))[1]
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -231,6 +230,12 @@ class Recommender:
             (self.user_items_data_, self.user_items_indices_, self.user_items_indptr_), shape=shape
         )
 
+    def _positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row of each id in the vocabulary (meaningless where unknown) and which are known."""
+        pos = np.searchsorted(self.movie_ids_, ids).clip(0, max(len(self.movie_ids_) - 1, 0))
+        known = self.movie_ids_[pos] == ids if len(self.movie_ids_) else np.zeros(len(ids), bool)
+        return pos, known
+
     def _movie_index(self, movie_id: int) -> int:
         idx = int(np.searchsorted(self.movie_ids_, movie_id))
         if idx >= len(self.movie_ids_) or self.movie_ids_[idx] != movie_id:
@@ -250,9 +255,8 @@ class Recommender:
                 f"rating for movieId {int(ids[i])} is {values[i]}; ratings must be between "
                 f"{MIN_RATING} and {MAX_RATING}"
             )
-        known = self.known_movies(ids)
-        movie_idx = np.searchsorted(self.movie_ids_, ids[known]).astype(np.int32)
-        return movie_idx, values[known].astype(np.float32), ids[~known].tolist()
+        pos, known = self._positions(ids)
+        return pos[known].astype(np.int32), values[known].astype(np.float32), ids[~known].tolist()
 
     def _filter_mask(self, filters: Mapping[str, Any]) -> np.ndarray | None:
         """Movies allowed by the filters, or None when there are no filters."""

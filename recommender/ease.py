@@ -185,9 +185,7 @@ class EASERecommender(Recommender):
         if not len(pos):
             return self._popularity_scores()
         scores = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
-        # einsum, not BLAS: serving threads would make OpenBLAS's pool spin (see base.matvec).
-        rows = np.asarray(self.weights_[pos])
-        scores[self.modelled_idx_] = np.einsum("i,ij->j", weights, rows) + self._prior
+        scores[self.modelled_idx_] = weights @ np.asarray(self.weights_[pos]) + self._prior
         return scores
 
     def _scores_new_users(self, user_items: sp.csr_matrix) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+from threadpoolctl import threadpool_limits
 
 from recommender import (
     ALGORITHMS,
@@ -49,6 +50,20 @@ POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB; late answers fill the
 def data_dir() -> str | None:
     """The MovieLens folder from MOVIELENS_DIR (None: the loader downloads ml-latest-small)."""
     return os.environ.get("MOVIELENS_DIR") or None
+
+
+# --- process -----------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def serving_setup() -> threadpool_limits:
+    """Once per server process: BLAS runs on one thread.
+
+    Visitors are served from many threads, so the parallelism is between requests; a
+    multi-threaded BLAS would make every small scoring product wait for (and spin on) cores
+    that other sessions are using. Model fits in the app get one thread for BLAS too.
+    """
+    return threadpool_limits(1, user_api="blas")
 
 
 # --- data --------------------------------------------------------------------------------
