@@ -4,11 +4,20 @@
 
 One headless Chromium (Debian's, driven by Playwright's async API) opens one page per session,
 each in its own browser context. Every session rates starter movies with its own star value
-and searches now and then; after each action it checks that its "Your ratings (n)" list holds
-exactly its own ratings (no session may see another's). Reported: errors, the server's own time
-per script run (the app logs it when RECOMMENDER_RUN_LOG is set, see ui/timing.py), the latency
-of each action as the browser sees it (on this machine the browser shares the 2 cores with the
-server), and the server's memory sampled every 5 s (growth = last third vs middle third).
+and searches now and then, pausing ``--think`` seconds on average (uniform, half to one and a
+half times) between actions as a person would; a new visitor arrives every second. After each
+action a session checks that its "Your ratings (n)" list holds exactly its own ratings (no
+session may see another's).
+
+Before the sessions arrive, one warm-up visit searches and rates a movie, so the title index
+and the models are built as on a server that is already up; its time is reported apart
+(``warm_up_s``). The browser runs at the lowest CPU priority (Linux's SCHED_IDLE;
+``--same-priority`` turns this off): visitors' browsers do not run on the server, so here the
+browser gets whatever CPU the server leaves.
+
+Reported: errors, the server's own time per script run (the app logs it when
+RECOMMENDER_RUN_LOG is set, see ui/timing.py), the latency of each action as the browser sees
+it, and the server's memory sampled every 5 s (growth = last third vs middle third).
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +45,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run",
 ]
 STARS = ["0.5 ★", "1 ★", "1.5 ★", "2 ★", "2.5 ★", "3 ★", "3.5 ★", "4 ★", "4.5 ★", "5 ★"]
+ARRIVAL_GAP_S = 1.0
+ACTION_TIMEOUT_MS = 120_000  # a starved browser is slow; only a 2-minute wait is an error
 QUERIES = ["matrix", "toy story", "godfather", "amelie", "star wars", "alien", "heat 1995"]
 STARTER = "st-key-rate-starter-"
 KEY_OF = "els => els.map(e => [...e.classList].find(c => c.startsWith('st-key-')))"
@@ -45,6 +57,7 @@ SEARCH_KEYS = (
 
 
 def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` on a free port, once it answers its health check."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -69,20 +82,44 @@ async def search_keys(page) -> list[str]:
     return await page.evaluate(f"() => {SEARCH_KEYS}")
 
 
-async def session(browser, url: str, number: int, until: float, report: dict) -> None:
+async def warm_up(browser, url: str) -> float:
+    """One visit that searches, rates a movie and waits for the picks: the title index and
+    the models are ready after it."""
+    started = time.perf_counter()
+    page = await browser.new_page(viewport={"width": 1440, "height": 900})
+    await page.goto(f"{url}/picks")
+    search = page.get_by_placeholder("Find a movie to rate")
+    await search.fill(QUERIES[0])
+    await search.press("Enter")
+    await page.locator("[class*='st-key-rate-search-']").first.wait_for(timeout=600_000)
+    await page.locator(f"[class*='{STARTER}'] input").first.click(timeout=600_000)
+    await page.keyboard.type("4")
+    await page.keyboard.press("Enter")
+    await page.locator("[class*='st-key-rate-pick-']").first.wait_for(timeout=600_000)
+    await page.close()
+    return time.perf_counter() - started
+
+
+async def session(
+    browser, url: str, number: int, until: float, think: float, report: dict
+) -> None:
     """One visitor: rate starters with this session's own star value, search, check isolation."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     context = await browser.new_context(viewport={"width": 1440, "height": 900})
     page = await context.new_page()
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
     page.on("pageerror", lambda error: report["errors"].append(f"session {number}: {error}"))
     stars = STARS[number % len(STARS)]
+    rng = np.random.default_rng(number)
     rated: set[str] = set()
     try:
-        await page.goto(f"{url}/picks")
+        await asyncio.sleep(number * ARRIVAL_GAP_S)  # visitors arrive one after another
+        await page.goto(f"{url}/picks", wait_until="commit", timeout=120_000)
         await page.get_by_role("heading", name="Recommended for you").wait_for(timeout=90_000)
         await page.locator(f"[class*='{STARTER}']").first.wait_for(timeout=90_000)
         while time.monotonic() < until:
+            await asyncio.sleep(think * rng.uniform(0.5, 1.5))
             if rated and len(rated) % 4 == 0:
                 before = await search_keys(page)
                 started = time.perf_counter()
@@ -101,7 +138,7 @@ async def session(browser, url: str, number: int, until: float, report: dict) ->
             if not fresh:
                 await page.locator(".st-key-more-starters button").click()
                 await page.wait_for_function(
-                    f"() => !document.querySelector('.{keys[0]}')", timeout=30_000
+                    f"() => !document.querySelector('.{keys[0]}')"
                 )
                 continue
             started = time.perf_counter()
@@ -136,7 +173,7 @@ async def session(browser, url: str, number: int, until: float, report: dict) ->
         await context.close()
 
 
-async def drive(url: str, sessions: int, seconds: float, server_pid: int) -> dict:
+async def drive(url: str, sessions: int, seconds: float, think: float, server_pid: int) -> dict:
     from playwright.async_api import async_playwright
 
     report: dict = {
@@ -144,6 +181,7 @@ async def drive(url: str, sessions: int, seconds: float, server_pid: int) -> dic
         "ratings_per_session": [], "memory_mb": [],
     }
     process = psutil.Process(server_pid)
+    cpu_at_start = sum(process.cpu_times()[:2])
 
     async def sample_memory(stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -157,15 +195,19 @@ async def drive(url: str, sessions: int, seconds: float, server_pid: int) -> dic
         )
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_memory(stop))
+        report["warm_up_s"] = round(await warm_up(browser, url), 1)
         until = time.monotonic() + seconds
-        await asyncio.gather(*(session(browser, url, i, until, report) for i in range(sessions)))
+        await asyncio.gather(
+            *(session(browser, url, i, until, think, report) for i in range(sessions))
+        )
         stop.set()
         await sampler
+        report["server_cpu_s"] = round(sum(process.cpu_times()[:2]) - cpu_at_start, 1)
         await browser.close()
     return report
 
 
-def summarise(report: dict, sessions: int, seconds: float) -> dict:
+def summarise(report: dict, sessions: int, seconds: float, think: float, niced: bool) -> dict:
     def pct(values: list[float]) -> dict:
         if not values:
             return {}
@@ -178,6 +220,10 @@ def summarise(report: dict, sessions: int, seconds: float) -> dict:
     return {
         "sessions": sessions,
         "seconds": seconds,
+        "think_s_mean": think,
+        "browser_at_lowest_cpu_priority": niced,
+        "warm_up_s": report["warm_up_s"],
+        "server_cpu_s": report["server_cpu_s"],
         "ratings": int(sum(report["ratings_per_session"])),
         "searches": len(report["search_s"]),
         "errors": report["errors"],
@@ -198,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--think", type=float, default=2.0,
+                        help="mean pause between a session's actions, in seconds")
+    parser.add_argument("--same-priority", dest="nice", action="store_false",
+                        help="run the browser at the server's CPU priority")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     args = parser.parse_args(argv)
     if not os.environ.get("MOVIELENS_DIR"):
@@ -207,21 +257,32 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "RECOMMENDER_CACHE": cache, "RECOMMENDER_DATA": cache,
                "RECOMMENDER_RUN_LOG": str(run_log), "TMDB_API_KEY": "", "TMDB_READ_TOKEN": ""}
         server, url = start_server(env)
+        if args.nice:  # this process and the browser it starts, after the server
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         try:
-            report = asyncio.run(drive(url, args.sessions, args.seconds, server.pid))
+            report = asyncio.run(
+                drive(url, args.sessions, args.seconds, args.think, server.pid)
+            )
         finally:
             server.terminate()
             server.wait(timeout=20)
-        # Server time per script run, from the app's own log (ui/timing.py).
+        # Server time per script run, from the app's own log (ui/timing.py), kept beside the
+        # results so slow runs can be placed in time.
+        args.out.mkdir(parents=True, exist_ok=True)
+        if run_log.exists():
+            shutil.copyfile(run_log, args.out / "load-runs.jsonl")
         report["server_runs"] = {}
         for line in run_log.read_text().splitlines() if run_log.exists() else []:
             entry = json.loads(line)
             report["server_runs"].setdefault(entry["run"], []).append(entry["seconds"])
-    result = summarise(report, args.sessions, args.seconds)
-    args.out.mkdir(parents=True, exist_ok=True)
+    result = summarise(report, args.sessions, args.seconds, args.think, args.nice)
     (args.out / "load.json").write_text(json.dumps(result, indent=2))
     rows = [
         ("sessions × seconds", f"{result['sessions']} × {result['seconds']:.0f}"),
+        ("mean pause between actions (s)", result["think_s_mean"]),
+        ("browser at the lowest CPU priority", result["browser_at_lowest_cpu_priority"]),
+        ("warm-up visit (s)", result["warm_up_s"]),
+        ("server CPU time, warm-up included (s)", result["server_cpu_s"]),
         ("ratings / searches", f"{result['ratings']} / {result['searches']}"),
         ("errors", len(result["errors"])),
         ("actions waiting over 30 s", result["actions_over_30s"]),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import concurrent.futures as cf
+import functools
 import json
 import logging
 import os
@@ -918,6 +919,7 @@ def placeholder_svg(title: str, year: int | None, genres: str) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)  # the same cards are drawn on every rerun
 def placeholder_data_uri(title: str, year: int | None, genres: str) -> str:
     """:func:`placeholder_svg` as a ``data:image/svg+xml;base64,...`` URI for an ``<img>``."""
     svg = placeholder_svg(title, year, genres)

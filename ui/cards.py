@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -79,7 +80,7 @@ def html_block(body: str) -> None:
     st.markdown(body, unsafe_allow_html=True)
 
 
-def year_text(row: pd.Series) -> str:
+def year_text(row: Mapping[str, Any]) -> str:
     """The year, or an empty string for the few titles without one."""
     return str(int(row["year"])) if pd.notna(row["year"]) else ""
 
@@ -90,7 +91,7 @@ def genres_text(genres: str, limit: int = 2) -> str:
     return " · ".join(names[:limit])
 
 
-def card_html(row: pd.Series, poster: str, note: str = "", note_lines: int = 1) -> str:
+def card_html(row: Mapping[str, Any], poster: str, note: str = "", note_lines: int = 1) -> str:
     """One card: poster, title (clamped to two lines), year and genres, an optional note.
 
     ``note`` is HTML the caller built from escaped parts, clamped to 1 or 3 lines.
@@ -130,7 +131,7 @@ def movie_grid(
         return
     posters = resources.poster_urls(rows)
     grid = st.grid(columns, gap="small", min_column_width=140)
-    for movie_id, row in rows.iterrows():
+    for movie_id, row in rows.to_dict("index").items():  # plain dicts: no Series per row
         with grid.cell():
             note = notes.get(int(movie_id), "&nbsp;") if notes is not None else ""
             html_block(card_html(row, posters[int(movie_id)], note, note_lines))
@@ -175,6 +176,7 @@ def ratings_editor(catalogue: pd.DataFrame) -> None:
     """
     rated = session.ratings()
     listed = list(rated)[-EDITOR_LIMIT:]
+    rows = catalogue.loc[listed, ["display_title", "year"]].to_dict("index")
     height = 260 if len(rated) > 4 else "content"  # a long list scrolls inside the panel
     with st.expander(f"Your ratings ({len(rated):,})", expanded=True), \
             st.container(height=height, border=False):
@@ -182,11 +184,11 @@ def ratings_editor(catalogue: pd.DataFrame) -> None:
             st.caption(f"Your {len(listed)} latest ratings; the {len(rated) - len(listed):,} "
                        "older ones still count.")
         for movie_id in reversed(listed):
-            title = str(catalogue.loc[movie_id, "display_title"])
+            title = str(rows[movie_id]["display_title"])
             key = f"edit-{movie_id}"
             session.sync_widget(key, rated[movie_id])
             name, slider, remove = st.columns([5, 4, 1], vertical_alignment="center")
-            name.markdown(f"**{md_escape(title)}** {year_text(catalogue.loc[movie_id])}")
+            name.markdown(f"**{md_escape(title)}** {year_text(rows[movie_id])}")
             slider.select_slider(
                 f"Your rating of {title}", session.STAR_STEPS, key=key, format_func=short_stars,
                 label_visibility="collapsed", on_change=session.on_rating_change,

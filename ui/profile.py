@@ -8,6 +8,7 @@ appears only in the URL and in the private-link box, never in a message or a log
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import IO
@@ -134,7 +135,10 @@ def keep_panel() -> None:
                       icon=":material/bookmark_add:", disabled=not rated,
                       help="Keep your ratings under a private link, to come back to later")
         st.download_button(
-            "Download my ratings (CSV)", data=ratings_csv(rated, resources.movielens()),
+            "Download my ratings (CSV)",
+            # Built on click, not on every rerun; the callable runs outside the script, so it
+            # gets a snapshot of the ratings rather than reading the session.
+            data=functools.partial(ratings_csv, dict(rated), resources.movielens()),
             file_name=EXPORT_NAME, mime="text/csv", key="profile-export", on_click="ignore",
             icon=":material/download:", disabled=not rated,
         )

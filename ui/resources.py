@@ -302,7 +302,7 @@ def poster_urls(rows: pd.DataFrame, size: str = "w342") -> dict[int, str]:
         links = rows[["tmdbId", "imdbId"]].reset_index()
         found = client.urls_for_movies(links, size=size, wait=POSTER_WAIT_S)
     urls = {}
-    for movie_id, row in rows.iterrows():
+    for movie_id, row in rows[["display_title", "year", "genres"]].to_dict("index").items():
         url = found.get(int(movie_id))
         if not url:
             year = int(row["year"]) if pd.notna(row["year"]) else None

@@ -1,7 +1,8 @@
 """Server time of each script run, for operators and the load benchmark (opt-in).
 
 Set ``RECOMMENDER_RUN_LOG=/path/file.jsonl`` and every full run and every fragment run appends
-one line ``{"run": name, "seconds": s}``. Unset, this costs nothing but a dictionary lookup.
+one line ``{"run": name, "seconds": s, "ended": unix time}``. Unset, this costs nothing but a
+dictionary lookup.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def timed_run(name: str) -> Iterator[None]:
         yield
     finally:
         if path:
-            line = json.dumps({"run": name, "seconds": round(time.perf_counter() - started, 5)})
+            line = json.dumps({"run": name, "seconds": round(time.perf_counter() - started, 5),
+                               "ended": round(time.time(), 3)})
             with _lock, open(path, "a", encoding="utf-8") as log:
                 log.write(line + "\n")
