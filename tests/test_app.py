@@ -273,3 +273,16 @@ def test_server_config_hides_tracebacks_and_keeps_quiet():
     assert config["server"]["maxUploadSize"] <= 5
     assert config["browser"]["gatherUsageStats"] is False
     assert config["theme"]["primaryColor"].startswith("#")
+
+
+def test_run_log_records_every_page_and_fragment_run(app, tmp_path, monkeypatch):
+    log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv("RECOMMENDER_RUN_LOG", str(log))
+    open_picks(app)
+    rate(app, SHAWSHANK, 4.5)
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    names = [run["run"] for run in runs]
+    # Discover, then Your picks twice (AppTest reruns the whole page after a rating); the
+    # fragment's line comes first because it ends inside the page's run.
+    assert names == ["page", "picks-fragment", "page", "picks-fragment", "page"]
+    assert all(0 < run["seconds"] < 60 and run["ended"] > 1.7e9 for run in runs)
