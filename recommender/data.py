@@ -49,6 +49,27 @@ class DataError(ValueError):
 
 
 @dataclass(frozen=True, eq=False)
+class RatingTotals:
+    """Number and sum of the ratings of each movieId (arrays indexed by movieId).
+
+    Everything the app's first page needs from the ratings. For large files it is saved with
+    the binary copy, so a restart never passes over 32M ratings to show the catalogue.
+    """
+
+    counts: np.ndarray
+    sums: np.ndarray
+
+    @classmethod
+    def of(cls, ratings: pd.DataFrame) -> RatingTotals:
+        # bincount over the ids: a tenth of a groupby's time on 32M ratings.
+        movie_ids = ratings["movieId"].to_numpy()
+        return cls(
+            counts=np.bincount(movie_ids),
+            sums=np.bincount(movie_ids, weights=ratings["rating"].to_numpy()),
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class MovieLens:
     """One MovieLens release as DataFrames with explicit dtypes.
 
@@ -62,24 +83,26 @@ class MovieLens:
     links: pd.DataFrame = field(default_factory=lambda: _empty(_LINK_COLUMNS))
     tags: pd.DataFrame = field(default_factory=lambda: _empty(_TAG_COLUMNS))
     source: Path | None = None
+    # Derived from the ratings; the loader fills them from the binary copy when it has one.
+    totals: RatingTotals | None = field(default=None, repr=False)
+    ratings_hash: str | None = field(default=None, repr=False)
 
     @cached_property
     def fingerprint(self) -> str:
         """A short hash of the ratings, used to key trained models saved on disk."""
-        return ratings_fingerprint(self.ratings)
+        return self.ratings_hash or ratings_fingerprint(self.ratings)
 
     @cached_property
     def movie_stats(self) -> pd.DataFrame:
         """Per-movie number of ratings and mean rating, indexed by movieId (all movies)."""
-        # bincount over the ids: a tenth of a groupby's time on 32M ratings.
-        movie_ids = self.ratings["movieId"].to_numpy()
-        size = int(max(movie_ids.max(initial=0), self.movies["movieId"].max()) + 1)
-        counts = np.bincount(movie_ids, minlength=size)
-        sums = np.bincount(movie_ids, weights=self.ratings["rating"].to_numpy(), minlength=size)
+        totals = self.totals or RatingTotals.of(self.ratings)
         ids = self.movies["movieId"].to_numpy()
-        n = counts[ids]
+        rated = ids < len(totals.counts)  # movies after the last rated movieId have none
+        n = np.zeros(len(ids), dtype=np.int64)
+        sums = np.zeros(len(ids))
+        n[rated], sums[rated] = totals.counts[ids[rated]], totals.sums[ids[rated]]
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(n > 0, sums[ids] / n, np.nan)
+            mean = np.where(n > 0, sums / n, np.nan)
         return pd.DataFrame(
             {"n_ratings": n.astype("int32"), "mean_rating": mean},
             index=pd.Index(ids, name="movieId"),
@@ -118,10 +141,10 @@ def load_movielens(
     if (folder / "ratings.dat").exists() and not (folder / "ratings.csv").exists():
         return _load_dat(folder)
     movies = _read_movies(folder / "movies.csv")
-    ratings = _read_ratings(folder / "ratings.csv", cache)
+    ratings, totals, fingerprint = _read_ratings(folder / "ratings.csv", cache)
     links = _read_links(folder / "links.csv") if (folder / "links.csv").exists() else None
     tags = _read_tags(folder / "tags.csv") if (folder / "tags.csv").exists() else None
-    return _assemble(movies, ratings, links, tags, folder)
+    return _assemble(movies, ratings, links, tags, folder, totals, fingerprint)
 
 
 def default_cache_dir() -> Path:
@@ -213,7 +236,10 @@ def _read_movies(file: Path) -> pd.DataFrame:
     return movies
 
 
-def _read_ratings(file: Path, cache: Path) -> pd.DataFrame:
+def _read_ratings(
+    file: Path, cache: Path
+) -> tuple[pd.DataFrame, RatingTotals | None, str | None]:
+    """The ratings, with their totals and fingerprint when a binary copy holds them."""
     if not file.exists():
         raise DataError(f"{file}: file not found")
     stat = file.stat()
@@ -221,28 +247,36 @@ def _read_ratings(file: Path, cache: Path) -> pd.DataFrame:
     if stat.st_size >= BINARY_CACHE_MIN_BYTES:
         key = hashlib.sha1(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
         cached = cache / f"ratings-{key.hexdigest()[:16]}"
-        if cached.is_dir() and (ratings := _read_binary_ratings(cached)) is not None:
-            return ratings
+        if cached.is_dir() and (found := _read_binary_ratings(cached)) is not None:
+            return found
     ratings = _read_csv(file, _RATING_COLUMNS, required=["userId", "movieId", "rating"])
     if "timestamp" not in ratings:
         ratings["timestamp"] = np.zeros(len(ratings), dtype="int64")
     _check_ratings(file, ratings)
-    if cached is not None:
-        _write_binary_ratings(ratings, cached)
-    return ratings
+    if cached is None:
+        return ratings, None, None
+    totals, fingerprint = RatingTotals.of(ratings), ratings_fingerprint(ratings)
+    _write_binary_ratings(ratings, totals, fingerprint, cached)
+    return ratings, totals, fingerprint
 
 
-def _write_binary_ratings(ratings: pd.DataFrame, folder: Path) -> None:
-    """One ``.npy`` per column, written beside the final folder and renamed into place."""
+def _write_binary_ratings(
+    ratings: pd.DataFrame, totals: RatingTotals, fingerprint: str, folder: Path
+) -> None:
+    """One ``.npy`` per column plus the totals and fingerprint, written beside the final
+    folder and renamed into place."""
     staging = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
     staging.mkdir(parents=True, exist_ok=True)
     for column in _RATING_COLUMNS:
         np.save(staging / f"{column}.npy", ratings[column].to_numpy(), allow_pickle=False)
+    np.save(staging / "movie_counts.npy", totals.counts, allow_pickle=False)
+    np.save(staging / "movie_sums.npy", totals.sums, allow_pickle=False)
+    (staging / "fingerprint.txt").write_text(fingerprint)
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(staging, folder)
 
 
-def _read_binary_ratings(folder: Path) -> pd.DataFrame | None:
+def _read_binary_ratings(folder: Path) -> tuple[pd.DataFrame, RatingTotals, str] | None:
     """The copy written after a validated CSV load, memory-mapped (read-only, no pickle), so
     32M ratings open in milliseconds; None if damaged, so the caller parses the CSV again."""
     try:
@@ -251,16 +285,25 @@ def _read_binary_ratings(folder: Path) -> pd.DataFrame | None:
             c: np.load(folder / f"{c}.npy", mmap_mode="r", allow_pickle=False).view(np.ndarray)
             for c in _RATING_COLUMNS
         }
+        totals = RatingTotals(
+            counts=np.load(folder / "movie_counts.npy", allow_pickle=False),
+            sums=np.load(folder / "movie_sums.npy", allow_pickle=False),
+        )
+        fingerprint = (folder / "fingerprint.txt").read_text().strip()
     except (OSError, ValueError) as error:
         log.warning("Ignoring damaged binary copy %s (%s)", folder, error)
         return None
     lengths = {len(a) for a in columns.values()}
-    if len(lengths) != 1 or any(
-        columns[c].dtype != np.dtype(t) for c, t in _RATING_COLUMNS.items()
+    if (
+        len(lengths) != 1
+        or any(columns[c].dtype != np.dtype(t) for c, t in _RATING_COLUMNS.items())
+        or totals.counts.shape != totals.sums.shape
+        or int(totals.counts.sum()) != lengths.pop()
+        or not re.fullmatch(r"[0-9a-f]{16}", fingerprint)
     ):
-        log.warning("Ignoring damaged binary copy %s (columns differ)", folder)
+        log.warning("Ignoring damaged binary copy %s (its files disagree)", folder)
         return None
-    return pd.DataFrame(columns, copy=False)
+    return pd.DataFrame(columns, copy=False), totals, fingerprint
 
 
 def _check_ratings(file: Path, ratings: pd.DataFrame, first_row: int = 2) -> None:
@@ -345,10 +388,19 @@ def _assemble(
     links: pd.DataFrame | None,
     tags: pd.DataFrame | None,
     folder: Path,
+    totals: RatingTotals | None = None,
+    fingerprint: str | None = None,
 ) -> MovieLens:
-    known = np.isin(ratings["movieId"].to_numpy(), movies["movieId"].to_numpy())
-    if not known.all():
-        row = int(np.flatnonzero(~known)[0])
+    if totals is None:  # freshly parsed: ids must be non-negative for the per-movie totals
+        if len(ratings) and (negative := ratings["movieId"].to_numpy() < 0).any():
+            row = int(np.flatnonzero(negative)[0])
+            raise DataError(f"{folder}: ratings line {row + 2} has a negative movieId")
+        totals = RatingTotals.of(ratings)
+    # Every rated movie must be in the movies file; the totals say which ids were rated.
+    rated = np.flatnonzero(totals.counts)
+    unknown = rated[~np.isin(rated, movies["movieId"].to_numpy())]
+    if len(unknown):
+        row = int(np.flatnonzero(np.isin(ratings["movieId"].to_numpy(), unknown))[0])
         raise DataError(
             f"{folder}: ratings line {row + 2} refers to movieId "
             f"{ratings['movieId'].iloc[row]}, which is not in the movies file"
@@ -360,6 +412,8 @@ def _assemble(
         links=links if links is not None else _empty(_LINK_COLUMNS),
         tags=tags if tags is not None else _empty(_TAG_COLUMNS),
         source=folder,
+        totals=totals,
+        ratings_hash=fingerprint,
     )
 
 

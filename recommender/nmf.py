@@ -11,8 +11,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import NMF, non_negative_factorization
-from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from recommender.base import FactorRecommender
@@ -49,6 +47,10 @@ class NMFRecommender(FactorRecommender):
         }
 
     def _fit(self, user_items: sp.csr_matrix) -> None:
+        # scikit-learn is imported where it is used: the import alone takes 0.5 s of app start.
+        from sklearn.decomposition import NMF
+        from sklearn.exceptions import ConvergenceWarning
+
         # NNDSVD starts from an SVD, which has at most min(users, movies) components.
         nmf = NMF(
             n_components=min(self.factors, *user_items.shape),
@@ -64,6 +66,9 @@ class NMFRecommender(FactorRecommender):
 
     def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """A new user's row of W with H fixed, as ``NMF.transform`` computes it."""
+        from sklearn.decomposition import non_negative_factorization
+        from sklearn.exceptions import ConvergenceWarning
+
         row = sp.csr_matrix(
             (ratings.astype(np.float64), (np.zeros(len(movie_idx), int), movie_idx)),
             shape=(1, len(self.movie_ids_)),

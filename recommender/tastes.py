@@ -22,9 +22,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.manifold import TSNE
 from threadpoolctl import threadpool_limits
 
 from recommender.base import Recommender
@@ -32,6 +29,7 @@ from recommender.data import MAX_RATING, MIN_RATING, genre_list
 
 if TYPE_CHECKING:
     import altair as alt
+    from sklearn.cluster import KMeans
 
 GENRE_SHARE = 0.25  # a genre names a group only if at least this share of its movies have it
 MIN_LIFT = 1.3  # ... and it is this much more common there than in the whole catalogue
@@ -198,6 +196,9 @@ def movie_map(
     vectors = _unit_rows(_movie_vectors(model)[idx])
     # One thread: on a busy machine OpenMP threads spin against each other (t-SNE took 25 s
     # with two threads under load and 4 s with one).
+    from sklearn.decomposition import PCA  # imported here: scikit-learn takes 0.5 s to import
+    from sklearn.manifold import TSNE
+
     with threadpool_limits(1):
         if method == "pca":
             xy = PCA(n_components=2, random_state=random_state).fit_transform(vectors)
@@ -323,6 +324,8 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 def _kmeans(vectors: np.ndarray, k: int, random_state: int) -> KMeans:
+    from sklearn.cluster import KMeans
+
     with threadpool_limits(1):  # small problems; threads only contend on a shared machine
         return KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(vectors)
 

@@ -126,8 +126,12 @@ def test_ml_1m_dat_layout_latin1(tmp_path):
             r"line 2: column 'movieId' has non-numeric value 'x7'",
         ),
         (
-            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,99,4\n"},
-            r"ratings line 2 refers to movieId 99, which is not in the movies file",
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,1,4\n1,99,4\n"},
+            r"ratings line 3 refers to movieId 99, which is not in the movies file",
+        ),
+        (
+            {"movies_csv": MOVIES, "ratings_csv": "userId,movieId,rating\n1,1,4\n1,-2,4\n"},
+            r"ratings line 3 has a negative movieId",
         ),
         (
             {"movies_csv": MOVIES + "1,Again (2000),Drama\n", "ratings_csv": RATINGS},
@@ -159,14 +163,27 @@ def test_large_ratings_get_a_binary_copy_that_loads_the_same(tmp_path, monkeypat
     assert len(copies) == 1
     second = load_movielens(folder, cache_dir=cache)
     pd.testing.assert_frame_equal(first.ratings, second.ratings)
-    # A damaged copy is ignored and rewritten, never trusted or fatal.
-    (copies[0] / "rating.npy").write_bytes(b"\x93NUMPY truncated")
-    pd.testing.assert_frame_equal(load_movielens(folder, cache_dir=cache).ratings, first.ratings)
-    pd.testing.assert_frame_equal(load_movielens(folder, cache_dir=cache).ratings, first.ratings)
+    # What the copy saves (per-movie totals, the fingerprint) equals what the CSV gives.
+    monkeypatch.setattr(data_module, "BINARY_CACHE_MIN_BYTES", 10**12)
+    parsed = load_movielens(folder, cache_dir=tmp_path / "no-copy")
+    assert parsed.totals is not None and parsed.ratings_hash is None
+    pd.testing.assert_frame_equal(second.movie_stats, parsed.movie_stats)
+    assert second.fingerprint == parsed.fingerprint
+    monkeypatch.setattr(data_module, "BINARY_CACHE_MIN_BYTES", 1)
+    # A damaged copy (any of its files) is ignored and rewritten, never trusted or fatal.
+    for name in ("rating.npy", "movie_counts.npy", "fingerprint.txt"):
+        (copies[0] / name).write_bytes(b"\x93NUMPY truncated")
+        again = load_movielens(folder, cache_dir=cache)
+        pd.testing.assert_frame_equal(again.ratings, first.ratings)
+        pd.testing.assert_frame_equal(again.movie_stats, parsed.movie_stats)
+        assert again.fingerprint == parsed.fingerprint
+        rewritten = load_movielens(folder, cache_dir=cache)  # from the copy written again
+        assert rewritten.ratings_hash == parsed.fingerprint
     # A changed file must not be served from the stale copy.
     (folder / "ratings.csv").write_text(RATINGS + "3,2,2.5,5\n")
     third = load_movielens(folder, cache_dir=cache)
     assert len(third.ratings) == 4
+    assert third.movie_stats.loc[2, "n_ratings"] == parsed.movie_stats.loc[2, "n_ratings"] + 1
 
 
 # --- download ------------------------------------------------------------------------------
