@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from ui import cards, movies, resources, session
+from ui import cards, movies, profile, resources, session
 from ui.text import count, md_escape, model_label, score_label
 
 SEARCH_KEY = "discover-search"
@@ -99,6 +99,7 @@ def search_results(query: str) -> None:
 
 ui.require_app()
 resources.movielens_or_stop()
+profile.attach_from_url()  # a reload of this page keeps a private link
 st.title("Discover", anchor=False)
 session.show_toast()
 st.caption("Find a movie you love and see what people who liked it also watched.")

@@ -7,7 +7,7 @@ import streamlit as st
 
 import ui
 from recommender.tastes import movie_map_chart
-from ui import cards, resources, session
+from ui import cards, profile, resources, session
 from ui.text import MAP_CAPTION, count, md_escape, model_label
 
 MAP_KEY = "movie-map"
@@ -64,6 +64,7 @@ def taste_groups() -> None:
 
 ui.require_app()
 resources.movielens_or_stop()
+profile.attach_from_url()  # a reload of this page keeps a private link
 st.title("Explore", anchor=False)
 movie_map()
 taste_groups()

@@ -113,6 +113,19 @@ def test_navigation_keeps_the_link(app):
     assert app.session_state["ratings"][MATRIX] == 3.0
 
 
+@pytest.mark.parametrize("page", ["pages/discover.py", "pages/explore.py"])
+def test_a_reload_on_another_page_keeps_the_link(app, page):
+    token = saved_profile(app)
+    app.query_params.clear()  # the top navigation drops query parameters
+    app.switch_page(page).run()
+    assert app.query_params["profile"] == token  # written back: a reload finds it
+    reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a reload is a new session
+    reloaded.query_params["profile"] = token
+    reloaded.switch_page(page).run()
+    assert not reloaded.exception
+    assert reloaded.session_state["ratings"] == app.session_state["ratings"]
+
+
 @pytest.mark.parametrize("token", ["not-a-real-token", "x" * 300])
 def test_unknown_link_is_explained_and_changes_nothing(app, token):
     app.query_params["profile"] = token
@@ -221,10 +234,11 @@ def test_a_long_import_lists_only_the_newest_ratings(app, movielens):
 def test_saved_ratings_of_movies_outside_the_catalogue_are_left_out(app):
     token = ProfileStore().create({SHAWSHANK: 4.0, 999_999_999: 3.0})
     app.query_params["profile"] = token
-    open_picks(app)
+    app.run()  # the link opens on Discover, which loads it and says what it left out
+    assert "also holds 1 rating of movies that are not in this catalogue" in texts(app.info)
+    app.switch_page("pages/picks.py").run()
     assert not app.exception
     assert app.session_state["ratings"] == {SHAWSHANK: 4.0}
-    assert "also holds 1 rating of movies that are not in this catalogue" in texts(app.info)
     assert ProfileStore().ratings(token) == {SHAWSHANK: 4.0, 999_999_999: 3.0}
 
 
