@@ -113,6 +113,7 @@ async def session(
     stars = STARS[number % len(STARS)]
     rng = np.random.default_rng(number)
     rated: set[str] = set()
+    searched_at = 0  # one search per four ratings, even when a new starter page comes between
     try:
         await asyncio.sleep(number * ARRIVAL_GAP_S)  # visitors arrive one after another
         await page.goto(f"{url}/picks", wait_until="commit", timeout=120_000)
@@ -120,7 +121,8 @@ async def session(
         await page.locator(f"[class*='{STARTER}']").first.wait_for(timeout=90_000)
         while time.monotonic() < until:
             await asyncio.sleep(think * rng.uniform(0.5, 1.5))
-            if rated and len(rated) % 4 == 0:
+            if len(rated) % 4 == 0 and len(rated) > searched_at:
+                searched_at = len(rated)
                 before = await search_keys(page)
                 started = time.perf_counter()
                 search = page.get_by_placeholder("Find a movie to rate")
