@@ -15,7 +15,7 @@ and the models are built as on a server that is already up; its time is reported
 ``--same-priority`` turns this off): visitors' browsers do not run on the server, so here the
 browser gets whatever CPU the server leaves.
 
-Reported: errors, the server's own time per script run (the app logs it when
+Reported: errors, the server's own time per script run after the warm-up (the app logs it when
 RECOMMENDER_RUN_LOG is set, see ui/timing.py), the latency of each action as the browser sees
 it, and the server's memory sampled every 5 s (growth = last third vs middle third).
 """
@@ -28,22 +28,16 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
+from benchmarks.server import CHROMIUM, CHROMIUM_ARGS, start_app, stop
+
 STARS = ["0.5 ★", "1 ★", "1.5 ★", "2 ★", "2.5 ★", "3 ★", "3.5 ★", "4 ★", "4.5 ★", "5 ★"]
 ARRIVAL_GAP_S = 1.0
 ACTION_TIMEOUT_MS = 120_000  # a starved browser is slow; only a 2-minute wait is an error
@@ -54,28 +48,6 @@ SEARCH_KEYS = (
     "[...document.querySelectorAll(\"[class*='st-key-rate-search-']\")]"
     ".map(e => [...e.classList].find(c => c.startsWith('st-key-')))"
 )
-
-
-def start_server(env: dict) -> tuple[subprocess.Popen, str]:
-    """``streamlit run app.py`` on a free port, once it answers its health check."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return server, url
-        except OSError:
-            time.sleep(0.25)
-    server.kill()
-    raise SystemExit("streamlit did not become healthy within 60 s")
 
 
 async def search_keys(page) -> list[str]:
@@ -193,11 +165,12 @@ async def drive(url: str, sessions: int, seconds: float, think: float, server_pi
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_memory(stop))
         report["warm_up_s"] = round(await warm_up(browser, url), 1)
+        report["sessions_from"] = time.time()  # runs that started earlier were the warm-up's
         until = time.monotonic() + seconds
         await asyncio.gather(
             *(session(browser, url, i, until, think, report) for i in range(sessions))
@@ -258,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         run_log = Path(cache) / "runs.jsonl"
         env = {**os.environ, "RECOMMENDER_CACHE": cache, "RECOMMENDER_DATA": cache,
                "RECOMMENDER_RUN_LOG": str(run_log), "TMDB_API_KEY": "", "TMDB_READ_TOKEN": ""}
-        server, url = start_server(env)
+        server, url = start_app(env)
         if args.nice:  # this process and the browser it starts, after the server
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         try:
@@ -266,8 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 drive(url, args.sessions, args.seconds, args.think, server.pid)
             )
         finally:
-            server.terminate()
-            server.wait(timeout=20)
+            stop(server)
         # Server time per script run, from the app's own log (ui/timing.py), kept beside the
         # results so slow runs can be placed in time.
         args.out.mkdir(parents=True, exist_ok=True)
@@ -276,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         report["server_runs"] = {}
         for line in run_log.read_text().splitlines() if run_log.exists() else []:
             entry = json.loads(line)
-            report["server_runs"].setdefault(entry["run"], []).append(entry["seconds"])
+            if entry["ended"] - entry["seconds"] >= report["sessions_from"]:
+                report["server_runs"].setdefault(entry["run"], []).append(entry["seconds"])
     result = summarise(report, args.sessions, args.seconds, args.think, args.nice)
     (args.out / "load.json").write_text(json.dumps(result, indent=2))
     rows = [

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.bench_load import CHROMIUM_ARGS, start_server
+from benchmarks.server import CHROMIUM, CHROMIUM_ARGS, start_app, stop
 
 STARTER_CARD = "[class*='st-key-open-popular-']"
 
@@ -38,11 +38,11 @@ def served_in(folder: Path, cache: Path) -> dict:
            "TMDB_API_KEY": "", "TMDB_READ_TOKEN": ""}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         page = browser.new_page()
         started = time.perf_counter()
-        server, url = start_server(env)
+        server, url = start_app(env)
         healthy = time.perf_counter() - started
         try:
             page.goto(url)
@@ -50,8 +50,7 @@ def served_in(folder: Path, cache: Path) -> dict:
             page.locator(STARTER_CARD).first.wait_for(timeout=900_000)
             served = time.perf_counter() - started
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server, timeout=30)
             browser.close()
     runs = [json.loads(line) for line in run_log.read_text().splitlines()]
     script = sum(run["seconds"] for run in runs if run["run"] == "page")

@@ -10,26 +10,16 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from benchmarks.server import CHROMIUM, CHROMIUM_ARGS, ServerError, start_app, stop
 from recommender import DEFAULT_ALGORITHM
 from ui.text import model_label
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
-]
 DEFAULT_LABEL = model_label(DEFAULT_ALGORITHM)
 STARTUP_TIMEOUT_S = 60
 TIMEOUT_MS = 60_000  # the first visit trains a model
@@ -37,30 +27,9 @@ TIMEOUT_MS = 60_000  # the first visit trains a model
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
-
-
 @pytest.fixture(scope="module")
 def app_url(movielens_dir, tmp_path_factory) -> Iterator[str]:
     """A streamlit server on a free local port; always terminated."""
-    port = _free_port()
     env = {
         **os.environ,
         "MOVIELENS_DIR": str(movielens_dir),
@@ -69,27 +38,17 @@ def app_url(movielens_dir, tmp_path_factory) -> Iterator[str]:
         "TMDB_API_KEY": "", "TMDB_READ_TOKEN": "",  # placeholders: no network in tests
     }
     log = (tmp_path_factory.mktemp("browser-log") / "streamlit.log").open("w+")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        try:
-            _wait_healthy(url, server, STARTUP_TIMEOUT_S)
-        except (RuntimeError, TimeoutError):
-            log.seek(0)
-            pytest.fail(f"streamlit did not start:\n{log.read()[-3000:]}")
+        server, url = start_app(env, log=log, timeout=STARTUP_TIMEOUT_S)
+    except ServerError as error:
+        log.seek(0)
+        log_tail = log.read()[-3000:]
+        log.close()
+        pytest.fail(f"{error}:\n{log_tail}")
+    try:
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=10)
         log.close()
 
 
