@@ -160,7 +160,13 @@ def implicit_baseline(model, profiles: list[dict[int, float]]) -> list[float]:
 def scoring_floor(model, profiles: list[dict[int, float]]) -> list[float]:
     """What every exact top-10 over all movies must do, and nothing else: one movies × factors
     product with the user's vector (precomputed here) and one argpartition."""
-    vectors = [model.user_vector(*model._profile(profile)[:2]) for profile in profiles]
+    vectors = [
+        model.user_vector(
+            np.searchsorted(model.movie_ids_, list(profile)),
+            np.array(list(profile.values()), dtype=np.float32),
+        )
+        for profile in profiles
+    ]
     items = np.asarray(model.item_factors_)
     times = []
     for vector in vectors:

@@ -182,7 +182,9 @@ async def drive(url: str, sessions: int, seconds: float, think: float, server_pi
     return report
 
 
-def summarise(report: dict, sessions: int, seconds: float, think: float, niced: bool) -> dict:
+def summarise(
+    report: dict, sessions: int, seconds: float, think: float, idle_browser: bool
+) -> dict:
     def pct(values: list[float]) -> dict:
         if not values:
             return {}
@@ -196,7 +198,7 @@ def summarise(report: dict, sessions: int, seconds: float, think: float, niced: 
         "sessions": sessions,
         "seconds": seconds,
         "think_s_mean": think,
-        "browser_at_lowest_cpu_priority": niced,
+        "browser_at_lowest_cpu_priority": idle_browser,
         "warm_up_s": report["warm_up_s"],
         "server_cpu_s": report["server_cpu_s"],
         "ratings": int(sum(report["ratings_per_session"])),
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--think", type=float, default=2.0,
                         help="mean pause between a session's actions, in seconds")
-    parser.add_argument("--same-priority", dest="nice", action="store_false",
+    parser.add_argument("--same-priority", dest="idle_browser", action="store_false",
                         help="run the browser at the server's CPU priority")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     args = parser.parse_args(argv)
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "RECOMMENDER_CACHE": cache, "RECOMMENDER_DATA": cache,
                "RECOMMENDER_RUN_LOG": str(run_log), "TMDB_API_KEY": "", "TMDB_READ_TOKEN": ""}
         server, url = start_app(env)
-        if args.nice:  # this process and the browser it starts, after the server
+        if args.idle_browser:  # this process and the browser it starts, not the server
             os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         try:
             report = asyncio.run(
@@ -250,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             entry = json.loads(line)
             if entry["ended"] - entry["seconds"] >= report["sessions_from"]:
                 report["server_runs"].setdefault(entry["run"], []).append(entry["seconds"])
-    result = summarise(report, args.sessions, args.seconds, args.think, args.nice)
+    result = summarise(report, args.sessions, args.seconds, args.think, args.idle_browser)
     (args.out / "load.json").write_text(json.dumps(result, indent=2))
     rows = [
         ("sessions × seconds", f"{result['sessions']} × {result['seconds']:.0f}"),
