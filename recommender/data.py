@@ -317,6 +317,10 @@ def _check_ratings(file: Path, ratings: pd.DataFrame, first_row: int = 2) -> Non
             f"{file}, line {row + first_row}: column 'rating' is {values[row]}, outside "
             f"{MIN_RATING}–{MAX_RATING}"
         )
+    # The per-movie totals count ratings by movieId with bincount, which needs ids >= 0.
+    if (negative := ratings["movieId"].to_numpy() < 0).any():
+        row = int(np.flatnonzero(negative)[0])
+        raise DataError(f"{file}: ratings line {row + first_row} has a negative movieId")
     _check_unique(file, ratings, ["userId", "movieId"], first_row)
 
 
@@ -391,10 +395,7 @@ def _assemble(
     totals: RatingTotals | None = None,
     fingerprint: str | None = None,
 ) -> MovieLens:
-    if totals is None:  # freshly parsed: ids must be non-negative for the per-movie totals
-        if len(ratings) and (negative := ratings["movieId"].to_numpy() < 0).any():
-            row = int(np.flatnonzero(negative)[0])
-            raise DataError(f"{folder}: ratings line {row + 2} has a negative movieId")
+    if totals is None:
         totals = RatingTotals.of(ratings)
     # Every rated movie must be in the movies file; the totals say which ids were rated.
     rated = np.flatnonzero(totals.counts)

@@ -154,6 +154,14 @@ def test_missing_folder_says_how_to_fix(tmp_path):
         load_movielens(tmp_path / "nowhere")
 
 
+def test_a_negative_movie_id_in_a_large_file_is_a_data_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_module, "BINARY_CACHE_MIN_BYTES", 1)  # the binary-copy path
+    folder = write(tmp_path / "ml", movies_csv=MOVIES, ratings_csv=RATINGS + "3,-2,4.0,1\n")
+    with pytest.raises(DataError, match=r"ratings line 5 has a negative movieId"):
+        load_movielens(folder, cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("ratings-*"))  # nothing half-checked is kept
+
+
 def test_large_ratings_get_a_binary_copy_that_loads_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(data_module, "BINARY_CACHE_MIN_BYTES", 1)
     folder = write(tmp_path / "ml", movies_csv=MOVIES, ratings_csv=RATINGS)
