@@ -1,9 +1,10 @@
 """The one place that reads the environment: every setting of the package and the app.
 
 ``settings()`` returns a frozen :class:`Settings`, rebuilt only when one of the variables below
-changes (so a test or tool that sets a variable sees it at once); everything else asks it. Default folders follow the platform's conventions (``platformdirs``:
-``~/.cache/movie-recommender`` and ``~/.local/share/movie-recommender`` on Linux, honouring
-``XDG_CACHE_HOME`` / ``XDG_DATA_HOME``).
+changes (so a test or tool that sets a variable sees it at once); everything else asks it.
+Default folders follow the platform's conventions (``platformdirs``: ``~/.cache/movie-recommender``
+and ``~/.local/share/movie-recommender`` on Linux, honouring ``XDG_CACHE_HOME`` /
+``XDG_DATA_HOME``).
 
 | variable | field |
 | --- | --- |
