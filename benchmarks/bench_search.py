@@ -22,6 +22,7 @@ import pandas as pd
 
 from recommender.data import load_movielens
 from recommender.search import TitleIndex
+from recommender.settings import settings
 
 # What people type: typos, lower case, missing punctuation, partial titles, years, sequels.
 QUERIES = [
@@ -95,7 +96,7 @@ def measure(index: TitleIndex, queries: list[str], repeats: int) -> dict[str, fl
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("MOVIELENS_DIR"),
+    parser.add_argument("--data", default=settings().movielens_dir,
                         help="ml-latest-small folder (default: $MOVIELENS_DIR)")
     parser.add_argument("--size", type=int, default=87_000, help="synthetic catalogue size")
     parser.add_argument("--repeats", type=int, default=5)

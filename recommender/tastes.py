@@ -25,7 +25,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from recommender.base import Recommender
-from recommender.data import MAX_RATING, MIN_RATING, genre_list
+from recommender.data import genre_list
+from recommender.ratings import check_rating
 
 if TYPE_CHECKING:
     import altair as alt
@@ -139,14 +140,14 @@ def seed_profile(
     """A starting profile from the picked groups: their representatives rated ``rating``.
 
     Feed it to ``recommend`` as is, or show it so the visitor can change or remove ratings.
-    ``per_group`` keeps only that many representatives of each group.
+    ``per_group`` keeps only that many representatives of each group. Every rating follows
+    :mod:`recommender.ratings` (ValueError naming the movie otherwise).
     """
-    if not MIN_RATING <= rating <= MAX_RATING:
-        raise ValueError(f"rating must be between {MIN_RATING} and {MAX_RATING}, got {rating}")
     profile: dict[int, float] = {}
     for group in groups_picked:
         for movie_id in group.movie_ids[:per_group]:
-            profile.setdefault(int(movie_id), float(rating))
+            movie, stars = check_rating(movie_id, rating)
+            profile.setdefault(movie, stars)
     return profile
 
 

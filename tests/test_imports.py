@@ -215,8 +215,8 @@ def test_letterboxd_bad_ratings_and_missing_year(movies, links):
     )
     report = run(text, movies, links)
     rows = by_line(report)
-    assert "outside 0.5-5" in rows[2].reason and rows[2].rating is None
-    assert "outside" in rows[3].reason
+    assert "7 is not between 0.5 and 5 in half steps" in rows[2].reason and rows[2].rating is None
+    assert "4.3 is not between" in rows[3].reason
     assert "no year" in rows[4].reason and rows[4].suggestions[0][0] == 6
     assert report.ratings == {2: 4.0}
 
@@ -316,7 +316,7 @@ def test_export_moves_to_another_catalogue_by_imdb_id_or_title(movies, links):
 
 
 def test_export_rejects_invalid_ratings(movies, links):
-    with pytest.raises(ValueError, match="movie 1"):
+    with pytest.raises(ValueError, match="movieId 1"):
         export_ratings({1: 6.0}, movies, links)
 
 

@@ -2,177 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import socket
-import sqlite3
 import threading
 import time
-import xml.etree.ElementTree as ET
-from collections import Counter, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from collections import Counter
 
 import pandas as pd
 import pytest
 
-from recommender import posters
-from recommender.posters import (
-    DAY,
-    TMDB_ATTRIBUTION,
-    PosterClient,
-    RateLimiter,
-    nearest_size,
-    placeholder_data_uri,
-    placeholder_svg,
-)
+from recommender.posters import DAY, CircuitBreaker, PosterClient, RateLimiter, nearest_size
+from tests.fake_tmdb import IMAGE_BASE, KEY, SIZES, TOKEN, make_client, no_tmdb_env, tmdb
 
 pytestmark = pytest.mark.timeout(30)
-
-KEY = "k3y-SECRET-0123456789abcdef"
-TOKEN = "eyJ-SECRET-read-token-xyz"
-IMAGE_BASE = "http://images.test/t/p/"
-SIZES = ["w92", "w154", "w185", "w342", "w500", "w780", "original"]
-
-
-class _Server(ThreadingHTTPServer):
-    # The default backlog of 5 drops SYNs when 8 connections open at once, which adds a
-    # 1 s retransmit that real TMDB would not cause.
-    request_queue_size = 64
-
-
-class FakeTmdb:
-    """A tiny TMDB: /3/configuration, /3/movie/{id}, /3/find/{imdb}; scripted failures.
-
-    ``script[path]`` is a queue of answers used before the normal one: an int status, a
-    (status, headers) pair, "hang" (wait until released) or "garbage" (malformed JSON).
-    """
-
-    def __init__(self) -> None:
-        self.movies: dict[int, dict] = {}
-        self.imdb: dict[str, dict] = {}
-        self.sizes = list(SIZES)
-        self.script: dict[str, deque] = {}
-        self.delay = 0.0
-        self.hang_all = False
-        self.release = threading.Event()
-        self.requests: list[dict] = []
-        self._lock = threading.Lock()
-        self._active = 0
-        self.max_active = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body leave without delay
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                fake._handle(self)
-
-            def log_message(self, *args: object) -> None:
-                """Quiet: the tests read ``requests`` instead."""
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.server.block_on_close = False  # hung handlers must not block teardown
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-    def count(self, prefix: str = "/3/") -> int:
-        with self._lock:
-            return sum(r["path"].startswith(prefix) for r in self.requests)
-
-    def script_for(self, path: str, *answers: object) -> None:
-        self.script.setdefault(path, deque()).extend(answers)
-
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(handler.path)
-        with self._lock:
-            self.requests.append(
-                {
-                    "path": parts.path,
-                    "query": parse_qs(parts.query),
-                    "auth": handler.headers.get("Authorization"),
-                    "raw": handler.path,
-                }
-            )
-            self._active += 1
-            self.max_active = max(self.max_active, self._active)
-            scripted = self.script.get(parts.path)
-            answer = scripted.popleft() if scripted else None
-        try:
-            if self.hang_all or answer == "hang":
-                self.release.wait(10)
-                return
-            if self.delay:
-                time.sleep(self.delay)
-            if answer == "garbage":
-                self._send(handler, 200, b'{"poster_path": "/x.jpg", ', {})
-            elif isinstance(answer, int):
-                self._send(handler, answer, b'{"status_message": "scripted"}', {})
-            elif isinstance(answer, tuple):
-                self._send(handler, answer[0], b"{}", answer[1])
-            else:
-                status, body = self._route(parts.path)
-                self._send(handler, status, json.dumps(body).encode(), {})
-        except OSError:
-            pass  # the client gave up (timeout); nothing to answer
-        finally:
-            with self._lock:
-                self._active -= 1
-
-    def _route(self, path: str) -> tuple[int, dict]:
-        if path == "/3/configuration":
-            images = {"secure_base_url": IMAGE_BASE, "poster_sizes": self.sizes}
-            return 200, {"images": images}
-        if path.startswith("/3/movie/"):
-            movie = self.movies.get(int(path.rsplit("/", 1)[1]))
-            return (200, movie) if movie is not None else (404, {"status_code": 34})
-        if path.startswith("/3/find/"):
-            found = self.imdb.get(path.rsplit("/", 1)[1])
-            return 200, {"movie_results": [found] if found else [], "tv_results": []}
-        return 404, {}
-
-    @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict) -> None:
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
-
-
-@pytest.fixture
-def tmdb():
-    fake = FakeTmdb()
-    for tmdb_id in range(1, 41):
-        fake.movies[tmdb_id] = {"id": tmdb_id, "title": f"Movie {tmdb_id}"}
-        fake.movies[tmdb_id]["poster_path"] = f"/poster{tmdb_id}.jpg"
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_tmdb_env(monkeypatch):
-    for name in ("TMDB_API_KEY", "TMDB_READ_TOKEN", "TMDB_API_URL", "RECOMMENDER_CACHE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def make_client(tmdb: FakeTmdb, tmp_path: Path, **options) -> PosterClient:
-    options.setdefault("api_key", KEY)
-    options.setdefault("connect_timeout", 1.0)
-    options.setdefault("read_timeout", 1.0)
-    options.setdefault("backoff", 0.01)
-    return PosterClient(api_url=tmdb.url, cache_path=tmp_path / "posters.sqlite3", **options)
+__all__ = ["no_tmdb_env", "tmdb"]  # fixtures
 
 
 # --- resolving ------------------------------------------------------------------------------
@@ -443,6 +286,19 @@ def test_rate_limiter_keeps_the_rate():
     assert limiter.acquire() == pytest.approx(3.0)
 
 
+def test_circuit_breaker_opens_for_its_period_and_reports_the_first_trip():
+    now = [0.0]
+    breaker = CircuitBreaker(60.0, clock=lambda: now[0])
+    assert not breaker.is_open
+    assert breaker.trip() is True  # closed before: the caller logs once
+    now[0] = 30.0
+    assert breaker.is_open and breaker.trip() is False  # already open: extended, not logged
+    now[0] = 89.0
+    assert breaker.is_open  # 60 s from the second trip
+    now[0] = 90.0
+    assert not breaker.is_open
+
+
 # --- credentials ----------------------------------------------------------------------------
 
 
@@ -512,138 +368,3 @@ def test_rejected_key_opens_the_breaker(tmdb, tmp_path):
         seen = len(tmdb.requests)
         assert client.urls([2]) == {2: None}
     assert len(tmdb.requests) == seen
-
-
-# --- prefetch -------------------------------------------------------------------------------
-
-
-def write_movielens(folder: Path, n_movies: int) -> None:
-    folder.mkdir()
-    movies = ["movieId,title,genres"] + [f"{m},Movie {m} (1999),Drama" for m in range(1, n_movies)]
-    (folder / "movies.csv").write_text("\n".join(movies) + "\n")
-    ratings = ["userId,movieId,rating,timestamp"] + [f"1,{m},4.0,0" for m in range(1, n_movies)]
-    (folder / "ratings.csv").write_text("\n".join(ratings) + "\n")
-    # tmdbId m for the first ones, only an imdbId for the last one.
-    links = ["movieId,imdbId,tmdbId"] + [f"{m},{m:07d},{m}" for m in range(1, n_movies - 1)]
-    links.append(f"{n_movies - 1},0114709,")
-    (folder / "links.csv").write_text("\n".join(links) + "\n")
-
-
-def test_prefetch_cli_fills_the_cache_and_resumes(tmdb, tmp_path, monkeypatch, capsys):
-    tmdb.imdb["tt0114709"] = {"id": 862, "poster_path": "/toy.jpg"}
-    write_movielens(tmp_path / "ml", 31)  # 29 tmdb ids and one imdb-only movie
-    monkeypatch.setenv("TMDB_API_KEY", KEY)
-    monkeypatch.setenv("TMDB_API_URL", tmdb.url)
-    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("MOVIELENS_DIR", str(tmp_path / "ml"))
-
-    assert posters.main(["prefetch", "--no-progress"]) == 0
-    assert tmdb.count("/3/movie/") == 29 and tmdb.count("/3/find/") == 1
-    assert "30 fetched" in capsys.readouterr().out
-    with sqlite3.connect(tmp_path / "cache" / "posters.sqlite3") as db:
-        assert db.execute("SELECT count(*) FROM posters").fetchone()[0] == 30
-
-    seen = len(tmdb.requests)
-    assert posters.main(["prefetch", "--no-progress"]) == 0
-    assert len(tmdb.requests) == seen
-    assert "30 already cached" in capsys.readouterr().out
-
-
-def test_interrupted_prefetch_resumes_without_refetching(tmdb, tmp_path):
-    tmdb.delay = 0.05
-    ids = list(range(1, 41))
-
-    def interrupt(done: int, total: int) -> None:
-        if done == 5:
-            raise KeyboardInterrupt
-
-    with make_client(tmdb, tmp_path, max_workers=2) as client, pytest.raises(KeyboardInterrupt):
-        client.prefetch(ids, progress=interrupt)
-    first_run = tmdb.count("/3/movie/")
-    assert first_run < len(ids)
-    with make_client(tmdb, tmp_path, max_workers=8) as client:
-        report = client.prefetch(ids)
-        assert all(client.urls(ids, wait=0).values())
-    assert report.skipped == first_run and report.fetched == len(ids) - first_run
-    per_path = Counter(r["path"] for r in tmdb.requests if r["path"].startswith("/3/movie/"))
-    assert len(per_path) == len(ids) and max(per_path.values()) == 1
-
-
-def test_prefetch_cli_without_credentials_exits_with_a_message(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("RECOMMENDER_CACHE", str(tmp_path))
-    assert posters.main(["prefetch", "--movielens-dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert "TMDB_API_KEY" in err and "Traceback" not in err
-
-
-def test_prefetch_stops_when_tmdb_becomes_unreachable(tmdb, tmp_path):
-    tmdb.hang_all = True
-    with make_client(tmdb, tmp_path, connect_timeout=0.2, read_timeout=0.3) as client:
-        started = time.monotonic()
-        report = client.prefetch(range(1, 41))
-    assert report.stopped_early and report.fetched == 0
-    assert time.monotonic() - started < 2.0
-    assert tmdb.count("/3/movie/") <= client.max_workers
-
-
-# --- placeholders ---------------------------------------------------------------------------
-
-
-def svg_root(svg: str) -> ET.Element:
-    return ET.fromstring(svg)  # raises on anything that is not well-formed XML
-
-
-def test_placeholder_is_a_well_formed_2_by_3_svg_with_escaped_wrapped_title():
-    title = 'Tom & Jerry: <The "Movie"> Strikes Back Against the Cat'
-    root = svg_root(placeholder_svg(title, 1992, "Animation|Children"))
-    ns = "{http://www.w3.org/2000/svg}"
-    _, _, width, height = (float(v) for v in root.get("viewBox").split())
-    assert width / height == pytest.approx(2 / 3)
-    lines = [span.text for span in root.iter(f"{ns}tspan")]
-    assert 2 <= len(lines) <= 5
-    assert " ".join(lines) == title
-    texts = "".join(root.itertext())
-    assert "1992" in texts
-    assert root.find(f"{ns}title").text == f"{title} (1992)"
-
-
-def test_placeholder_colour_follows_the_first_genre():
-    def fill(genres: str) -> str:
-        return (
-            svg_root(placeholder_svg("X", None, genres))
-            .find("{http://www.w3.org/2000/svg}rect")
-            .get("fill")
-        )
-
-    assert fill("Horror|Comedy") == fill("Horror")
-    assert fill("Horror") != fill("Comedy|Horror")
-    assert fill("Unheard-of genre") == fill("Unheard-of genre|Drama")
-    assert fill("(no genres listed)") == fill("")
-
-
-def test_placeholder_handles_long_titles_missing_year_and_control_characters():
-    svg = placeholder_svg("A" * 200 + "\x00\x07", None, "")
-    root = svg_root(svg)
-    spans = [s.text for s in root.iter("{http://www.w3.org/2000/svg}tspan")]
-    assert len(spans) == 5 and spans[-1].endswith("…")
-    assert "None" not in svg
-
-
-def test_placeholder_data_uri_round_trips():
-    uri = placeholder_data_uri("Heat", 1995, "Action|Crime|Thriller")
-    prefix = "data:image/svg+xml;base64,"
-    assert uri.startswith(prefix)
-    assert base64.b64decode(uri[len(prefix) :]).decode() == placeholder_svg(
-        "Heat", 1995, "Action|Crime|Thriller"
-    )
-
-
-def test_attribution_text():
-    assert TMDB_ATTRIBUTION == (
-        "This product uses the TMDB API but is not endorsed or certified by TMDB."
-    )
-
-
-def test_recommender_package_does_not_need_streamlit():
-    source = Path(posters.__file__).read_text()
-    assert "import streamlit" not in source and "from streamlit" not in source

@@ -116,8 +116,12 @@ def test_seed_profile_rates_the_representatives_of_picked_groups(als, groups_dat
     assert profile == {m: 4.5 for m in groups[0].movie_ids}
     both = seed_profile(groups, rating=5.0, per_group=2)
     assert len(both) == 4 and set(both.values()) == {5.0}
-    with pytest.raises(ValueError, match="between"):
+    with pytest.raises(ValueError, match="between 0.5 and 5 in half steps"):
         seed_profile(groups, rating=6.0)
+    with pytest.raises(ValueError, match="rating 4.2 is not"):  # not a half step
+        seed_profile(groups, rating=4.2)
+    with pytest.raises(ValueError, match="not a number"):
+        seed_profile(groups, rating="4.5")
     # The seeded profile steers recommendations towards the picked group's side.
     side = A if set(groups[0].movie_ids) <= A else B
     assert set(als.recommend(profile, n=5)["movieId"]) <= side
