@@ -8,17 +8,10 @@ import streamlit as st
 import ui
 from recommender.tastes import movie_map_chart
 from ui import cards, profile, resources, session
+from ui.picks import current_picks
 from ui.text import MAP_CAPTION, count, md_escape, model_label
 
 MAP_KEY = "movie-map"
-
-
-def current_picks(rated: dict[int, float]) -> list[int]:
-    """The visitor's twelve picks from their chosen model (none without ratings)."""
-    if not rated:
-        return []
-    model = resources.model_or_none(session.algorithm())
-    return [] if model is None else model.recommend(dict(rated), n=12)["movieId"].tolist()
 
 
 def movie_map() -> None:

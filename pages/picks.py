@@ -6,16 +6,12 @@ import streamlit as st
 
 import ui
 from recommender import ALGORITHMS
-from ui import cards, movies, profile, resources, session, timing
-from ui.text import HOW_IT_WORKS, count, md_escape, model_label
+from ui import cards, movies, onboarding, picks, profile, resources, session, timing
+from ui.ratings_editor import ratings_editor
+from ui.text import md_escape, model_label
 
-N_PICKS = 12
-STARTERS_PER_PAGE = 9
+SEARCH_RESULTS = 6
 GROUPS_BELOW = 3  # visitors with fewer ratings are offered the taste groups
-
-
-def next_starters() -> None:
-    st.session_state["starter-page"] = st.session_state.get("starter-page", 0) + 1
 
 
 def rate_panel() -> None:
@@ -26,21 +22,14 @@ def rate_panel() -> None:
         placeholder="Find a movie to rate", label_visibility="collapsed",
     ).strip()
     if query:
-        found = resources.search(query, limit=6)
+        found = resources.search(query, limit=SEARCH_RESULTS)
         if found.empty:
             st.info(f"No title matches “{md_escape(query)}”.", icon=":material/search_off:")
         else:
             rows = movies.rows(resources.catalogue(), found["movieId"].tolist())
             cards.movie_grid(rows, "search", columns=3, rate=True)
         st.space("small")
-    starters = resources.starters()
-    pages = max(1, len(starters) // STARTERS_PER_PAGE)
-    start = st.session_state.get("starter-page", 0) % pages * STARTERS_PER_PAGE
-    st.markdown("**Well-known movies across genres and decades**")
-    rows = movies.rows(resources.catalogue(), starters[start:start + STARTERS_PER_PAGE])
-    cards.movie_grid(rows, "starter", columns=3, rate=True)
-    st.button("Show other movies", key="more-starters", on_click=next_starters,
-              icon=":material/refresh:")
+    onboarding.starter_grid()
 
 
 def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
@@ -66,53 +55,23 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
     }
 
 
-def empty_state() -> None:
-    """What to do first, where the picks will be."""
-    st.info("Rate a few movies on the left and your picks appear here, updated after every "
-            "rating. Three ratings are enough to start, or pick the kinds of movies you like "
-            "below.", icon=":material/star:")
-    cards.taste_groups_panel()
-    with st.container(border=True):
-        st.markdown(HOW_IT_WORKS.format(users=resources.figures()["users"]))
-
-
 def picks_panel() -> None:
     """The picks grid for the current ratings and settings."""
     st.subheader("Recommended for you", anchor=False)
-    catalogue = resources.catalogue()
-    settings = controls(resources.year_range(), resources.genres())
+    chosen = controls(resources.year_range(), resources.genres())
     rated = session.ratings()
-    if settings["show_rated"] and rated:
-        cards.ratings_editor(catalogue)
+    if chosen["show_rated"] and rated:
+        ratings_editor(resources.catalogue())
     if rated or session.profile_token():
         profile.keep_panel()
     if not rated:
-        empty_state()
+        onboarding.empty_state()
         return
     if len(rated) < GROUPS_BELOW:  # the first picks show below; the groups are one click away
-        cards.taste_groups_panel(collapsed=True)
-    model = resources.model_or_none(settings["algorithm"])
-    if model is None:
-        return
-    picks = movies.recommend(model, rated, N_PICKS, settings["genres"], settings["years"])
-    unknown = picks.attrs.get("unknown_movie_ids", [])
-    label = model_label(settings["algorithm"])
-    st.caption(f"{label} picks from your {count(len(rated) - len(unknown), 'rating')}"
-               + (f" ({len(unknown)} of the movies you rated have no ratings in the data, so "
-                  "the model cannot use them)" if unknown else "") + ".")
-    if picks.empty:
-        st.info("No movie matches these filters. Widen the years or choose other genres.",
-                icon=":material/filter_alt_off:")
-        return
-    rows = movies.rows(catalogue, picks["movieId"].tolist())
-    stars_model = resources.star_model()
-    # One fold-in for the whole grid: predicted stars cost under a millisecond.
-    predicted = (stars_model.predict_ratings(rated, picks["movieId"]).to_dict()
-                 if stars_model is not None else None)
-    notes = cards.pick_notes(picks, settings["algorithm"], catalogue, predicted)
-    why = (None if settings["algorithm"] == "popularity"  # the same for everyone: no "why"
-           else lambda movie_id: cards.why_popover(model, rated, movie_id))
-    cards.movie_grid(rows, "pick", columns=4, notes=notes, note_lines=3, rate=True, extra=why)
+        onboarding.taste_groups_panel(collapsed=True)
+    model = resources.model_or_none(chosen["algorithm"])
+    if model is not None:
+        picks.picks_grid(model, rated, chosen["genres"], chosen["years"])
 
 
 @st.fragment

@@ -286,3 +286,24 @@ def test_run_log_records_every_page_and_fragment_run(app, tmp_path, monkeypatch)
     # fragment's line comes first because it ends inside the page's run.
     assert names == ["page", "picks-fragment", "page", "picks-fragment", "page"]
     assert all(0 < run["seconds"] < 60 and run["ended"] > 1.7e9 for run in runs)
+
+
+def test_tmdb_settings_come_from_secrets_first_then_the_environment(monkeypatch):
+    import streamlit as st
+
+    import ui.resources
+
+    monkeypatch.setenv("TMDB_API_URL", "http://127.0.0.1:9/")  # never contacted here
+    monkeypatch.setenv("TMDB_READ_TOKEN", "token-from-env")
+    monkeypatch.delenv("TMDB_API_KEY", raising=False)
+    monkeypatch.setattr(st, "secrets", {})  # no secrets file: the environment decides
+    client = ui.resources.poster_client()
+    assert client is not None and client.api_url == "http://127.0.0.1:9"
+    assert client._credentials.secrets == ("token-from-env",)
+    assert ui.resources.poster_attribution() is not None
+    monkeypatch.setattr(st, "secrets", {"TMDB_READ_TOKEN": "token-from-secrets"})
+    assert ui.resources.poster_client()._credentials.secrets == ("token-from-secrets",)
+    monkeypatch.setattr(st, "secrets", {})
+    monkeypatch.delenv("TMDB_READ_TOKEN")
+    assert ui.resources.poster_client() is None
+    assert ui.resources.poster_attribution() is None

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from recommender.models import load_or_train
 from tests.test_app import APP, FELLOWSHIP, SHAWSHANK, STAR_WARS, TIMEOUT, keys, open_picks, rate
-from ui.cards import GROUP_POSTERS, GROUP_RATING
+from ui.onboarding import GROUP_POSTERS, GROUP_RATING
 
 STARS = re.compile(r"We think you'd rate it <span class=\"mv-score\">★ (\d\.\d)</span>")
 THREE = ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0))

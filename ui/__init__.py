@@ -1,9 +1,19 @@
 """The Streamlit app's building blocks; the pages in ``pages/`` only lay these out.
 
-``resources``: everything cached and shared between visitors (data, search, models, posters).
+``resources``: everything cached and shared between visitors (data, search, models, posters,
+profile store): the only module that caches.
 ``session``: one visitor's ratings and choices (``st.session_state`` only).
-``movies``: plain functions on the data and models (starter list, reasons, tags).
-``cards``: the poster card and grid components. ``text``: labels, copy and escaping.
+``profile``: the private link, import from IMDb / Letterboxd / CSV, and the CSV download.
+``movies``: plain functions on the data and models (catalogue, starter list, figures, reasons).
+``cards``: the poster card, the card grid, the app's stylesheet, chips and the rating picker.
+``details``: one movie on Discover (poster, facts, tags, links) and the movies most like it.
+``picks``: pick assembly: a model's picks, the note under each card, the grid of picks.
+``why``: the "Why?" popover under a pick. ``ratings_editor``: the "Your ratings" list.
+``onboarding``: the starter grid, the taste groups and Your picks before the first rating.
+``text``: labels, copy and escaping. ``timing``: the opt-in log of script run times.
+
+Configuration comes from :func:`recommender.settings.settings` (TMDB credentials from
+``.streamlit/secrets.toml`` first); nothing here reads the environment.
 """
 
 import streamlit as st

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,36 @@ def rows(catalogue: pd.DataFrame, movie_ids: Sequence[int]) -> pd.DataFrame:
     ids = [int(m) for m in movie_ids]
     known = catalogue.index.intersection(ids)
     return catalogue.loc[[m for m in ids if m in known]]
+
+
+def genres_and_years(catalogue: pd.DataFrame) -> tuple[list[str], tuple[int, int]]:
+    """Every genre in the catalogue (sorted), and its first and last release year."""
+    genres = {g for names in catalogue["genres"] for g in genre_list(names)}
+    years = catalogue["year"].dropna()
+    return sorted(genres), (int(years.min()), int(years.max()))
+
+
+def dataset_figures(data: MovieLens) -> dict[str, Any]:
+    """The About page's figures: counts, rating histogram, ratings per movie (most first),
+    and the share of all ratings that the 10 % most-rated movies hold."""
+    ratings = data.ratings
+    histogram = ratings["rating"].value_counts().sort_index()
+    per_movie = np.sort(data.movie_stats["n_ratings"].to_numpy())[::-1]
+    return {
+        "users": int(ratings["userId"].nunique()),
+        "movies": len(data.movies),
+        "rated_movies": int((per_movie > 0).sum()),
+        "ratings": len(ratings),
+        "tags": len(data.tags),
+        "first": pd.to_datetime(ratings["timestamp"].min(), unit="s").year,
+        "last": pd.to_datetime(ratings["timestamp"].max(), unit="s").year,
+        "mean": float(ratings["rating"].mean()),
+        "histogram": pd.DataFrame({"stars": histogram.index.astype(float),
+                                   "ratings": histogram.to_numpy()}),
+        "long_tail": pd.DataFrame({"rank": np.arange(1, len(per_movie) + 1),
+                                   "ratings": per_movie}),
+        "top_share": float(per_movie[: max(1, len(per_movie) // 10)].sum() / max(1, len(ratings))),
+    }
 
 
 def starter_movies(

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 from threadpoolctl import threadpool_limits
@@ -29,15 +27,15 @@ from recommender import (
     load_movielens,
     train,
 )
-from recommender.data import genre_list
 from recommender.imports import TitleMatcher
 from recommender.models import load_or_train
 from recommender.posters import TMDB_ATTRIBUTION, PosterClient, placeholder_data_uri
-from recommender.profiles import ProfileStore, default_profiles_path
+from recommender.profiles import ProfileStore
 from recommender.search import TitleIndex
+from recommender.settings import settings
 from recommender.tastes import TasteGroup, movie_groups, movie_map
 from ui import movies
-from ui.text import count, model_label
+from ui.text import DATA_HELP, count, model_label
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +46,9 @@ POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB; late answers fill the
 
 
 def data_dir() -> str | None:
-    """The MovieLens folder from MOVIELENS_DIR (None: the loader downloads ml-latest-small)."""
-    return os.environ.get("MOVIELENS_DIR") or None
+    """The MovieLens folder from the settings (None: the loader downloads ml-latest-small)."""
+    folder = settings().movielens_dir
+    return str(folder) if folder else None
 
 
 # --- process -----------------------------------------------------------------------------
@@ -91,14 +90,7 @@ def movielens_or_stop() -> MovieLens:
 def show_data_error(error: DataError) -> None:
     """What went wrong and how to fix it, without a traceback."""
     st.error(f"**The movie data could not be loaded.** {error}", icon=":material/error:")
-    st.markdown(
-        "To fix it, download [ml-latest-small](https://grouplens.org/datasets/movielens/), "
-        "unzip it and start the app with the folder that holds `movies.csv` and "
-        "`ratings.csv`:\n\n"
-        "```bash\nMOVIELENS_DIR=/path/to/ml-latest-small streamlit run app.py\n```\n"
-        "Without MOVIELENS_DIR the app downloads the dataset on its first run, which needs "
-        "a network connection."
-    )
+    st.markdown(DATA_HELP)
 
 
 @st.cache_resource(show_spinner=False)
@@ -113,10 +105,7 @@ def catalogue() -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False)
 def _genres_and_years(path: str | None) -> tuple[list[str], tuple[int, int]]:
-    table = _catalogue(path)
-    genres = {g for names in table["genres"] for g in genre_list(names)}
-    years = table["year"].dropna()
-    return sorted(genres), (int(years.min()), int(years.max()))
+    return movies.genres_and_years(_catalogue(path))
 
 
 def genres() -> list[str]:
@@ -197,7 +186,7 @@ def model_or_none(algorithm: str) -> Recommender | None:
     """The model, or None after explaining on the page why it is unavailable."""
     try:
         return model(algorithm)
-    except (ValueError, RuntimeError, MemoryError, ModelFileError) as error:
+    except MODEL_FAILURES as error:
         log.exception("Model %s failed", algorithm)
         st.error(
             f"The {model_label(algorithm)} model could not be trained: {error}. "
@@ -262,36 +251,41 @@ def _profile_store(path: str) -> ProfileStore:
 
 
 def profile_store() -> ProfileStore:
-    """The store of saved rating profiles ($RECOMMENDER_DATA/profiles.sqlite3), opened once
-    per file; raises :class:`recommender.profiles.ProfileStoreError` when it cannot be opened.
+    """The store of saved rating profiles (``settings().profiles_path``), opened once per
+    file; raises :class:`recommender.profiles.ProfileStoreError` when it cannot be opened.
 
     One store serves every session: each call opens its own SQLite connection.
     """
-    return _profile_store(str(default_profiles_path()))
+    return _profile_store(str(settings().profiles_path))
 
 
 # --- posters -----------------------------------------------------------------------------
 
 
-def _secret(name: str) -> str | None:
-    """A TMDB credential from .streamlit/secrets.toml, else the environment."""
+def _secret(name: str, fallback: str | None) -> str | None:
+    """A TMDB credential from .streamlit/secrets.toml, else ``fallback`` (the settings)."""
     try:
         value = st.secrets.get(name)
     except FileNotFoundError:  # no secrets file at all (Streamlit raises instead of None)
         value = None
-    return str(value) if value else os.environ.get(name) or None
+    return str(value) if value else fallback
 
 
 @st.cache_resource(show_spinner=False)
-def _poster_client(api_key: str | None, read_token: str | None) -> PosterClient | None:
+def _poster_client(
+    api_key: str | None, read_token: str | None, api_url: str
+) -> PosterClient | None:
     if not (api_key or read_token):
         return None
-    return PosterClient(api_key=api_key, read_token=read_token)
+    return PosterClient(api_key=api_key, read_token=read_token, api_url=api_url)
 
 
 def poster_client() -> PosterClient | None:
     """The shared TMDB client, or None without credentials (cards show placeholders)."""
-    return _poster_client(_secret("TMDB_API_KEY"), _secret("TMDB_READ_TOKEN"))
+    config = settings()
+    return _poster_client(_secret("TMDB_API_KEY", config.tmdb_api_key),
+                          _secret("TMDB_READ_TOKEN", config.tmdb_read_token),
+                          config.tmdb_api_url)
 
 
 def poster_urls(rows: pd.DataFrame, size: str = "w342") -> dict[int, str]:
@@ -321,25 +315,7 @@ def poster_attribution() -> str | None:
 
 @st.cache_data(show_spinner=False)
 def _figures(path: str | None) -> dict[str, Any]:
-    data = _movielens(path)
-    ratings = data.ratings
-    histogram = ratings["rating"].value_counts().sort_index()
-    per_movie = np.sort(data.movie_stats["n_ratings"].to_numpy())[::-1]
-    return {
-        "users": int(ratings["userId"].nunique()),
-        "movies": len(data.movies),
-        "rated_movies": int((per_movie > 0).sum()),
-        "ratings": len(ratings),
-        "tags": len(data.tags),
-        "first": pd.to_datetime(ratings["timestamp"].min(), unit="s").year,
-        "last": pd.to_datetime(ratings["timestamp"].max(), unit="s").year,
-        "mean": float(ratings["rating"].mean()),
-        "histogram": pd.DataFrame({"stars": histogram.index.astype(float),
-                                   "ratings": histogram.to_numpy()}),
-        "long_tail": pd.DataFrame({"rank": np.arange(1, len(per_movie) + 1),
-                                   "ratings": per_movie}),
-        "top_share": float(per_movie[: max(1, len(per_movie) // 10)].sum() / max(1, len(ratings))),
-    }
+    return movies.dataset_figures(_movielens(path))
 
 
 def figures() -> dict[str, Any]:

@@ -18,6 +18,7 @@ import streamlit as st
 
 from recommender import ALGORITHMS, DEFAULT_ALGORITHM
 from recommender.profiles import ProfileNotFound, ProfileStore, ProfileStoreError
+from recommender.ratings import MAX_RATING, MIN_RATING, RATING_STEP, check_rating, check_ratings
 from ui import resources
 from ui.text import md_escape, short_stars
 
@@ -29,7 +30,9 @@ TOAST = "rating-toast"
 PROFILE = "profile-token"  # the attached profile's secret token
 UNSAVED = "profile-unsaved"  # a write to the store failed: the next one saves everything
 PROBLEM = "profile-problem"  # a store failure to tell the visitor about, once
-STAR_STEPS = [x / 2 for x in range(1, 11)]  # the MovieLens scale: 0.5, 1.0, ..., 5.0
+# The rating widgets' choices: every value the one rating rule allows (0.5, 1.0, ..., 5.0).
+STAR_STEPS = [MIN_RATING + i * RATING_STEP
+              for i in range(int((MAX_RATING - MIN_RATING) / RATING_STEP) + 1)]
 
 
 def ratings() -> dict[int, float]:
@@ -38,27 +41,34 @@ def ratings() -> dict[int, float]:
 
 
 def set_rating(movie_id: int, value: float | None) -> None:
-    """Rate ``movie_id`` (None removes the rating); the latest change goes last."""
-    movie = int(movie_id)
+    """Rate ``movie_id`` (None removes the rating); the latest change goes last.
+
+    Raises ValueError (from :mod:`recommender.ratings`) for a rating outside the scale.
+    """
+    if value is None:
+        movie = int(movie_id)
+        ratings().pop(movie, None)
+        _save(lambda store, token: store.remove(token, movie))
+        return
+    movie, stars = check_rating(movie_id, value)
     current = ratings()
     current.pop(movie, None)
-    if value is None:
-        _save(lambda store, token: store.remove(token, movie))
-    else:
-        current[movie] = float(value)
-        _save(lambda store, token: store.rate(token, movie, float(value)))
+    current[movie] = stars
+    _save(lambda store, token: store.rate(token, movie, stars))
 
 
 def add_ratings(new: Mapping[int, float]) -> None:
     """Add or change many ratings at once (an import), in ``new``'s order, after the others.
 
-    With a profile attached they are saved in one transaction: all of them or none.
+    With a profile attached they are saved in one transaction: all of them or none. Raises
+    ValueError naming the first invalid rating before anything changes.
     """
+    checked = check_ratings(new)
     current = ratings()
-    for movie_id, value in new.items():
-        current.pop(int(movie_id), None)
-        current[int(movie_id)] = float(value)
-    _save(lambda store, token: store.add_many(token, new))
+    for movie_id, value in checked.items():
+        current.pop(movie_id, None)
+        current[movie_id] = value
+    _save(lambda store, token: store.add_many(token, checked))
 
 
 def clear_ratings() -> None:

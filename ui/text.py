@@ -66,6 +66,16 @@ MAP_CAPTION = (
     "legend to light it up, click a movie to open it."
 )
 
+DATA_HELP = """\
+To fix it, download [ml-latest-small](https://grouplens.org/datasets/movielens/), unzip it and \
+start the app with the folder that holds `movies.csv` and `ratings.csv`:
+
+```bash
+MOVIELENS_DIR=/path/to/ml-latest-small streamlit run app.py
+```
+Without MOVIELENS_DIR the app downloads the dataset on its first run, which needs a network \
+connection."""
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~:])")
 
 

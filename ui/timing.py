@@ -2,17 +2,18 @@
 
 Set ``RECOMMENDER_RUN_LOG=/path/file.jsonl`` and every full run and every fragment run appends
 one line ``{"run": name, "seconds": s, "ended": unix time}``. Unset, this costs nothing but a
-dictionary lookup.
+look at the settings (``recommender.settings``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from recommender.settings import settings
 
 _lock = threading.Lock()  # sessions run in threads; whole lines only
 
@@ -20,7 +21,7 @@ _lock = threading.Lock()  # sessions run in threads; whole lines only
 @contextmanager
 def timed_run(name: str) -> Iterator[None]:
     """Time the block (also when it ends by st.rerun or st.stop) and log it if asked to."""
-    path = os.environ.get("RECOMMENDER_RUN_LOG")
+    path = settings().run_log
     started = time.perf_counter()
     try:
         yield
