@@ -13,6 +13,8 @@ cards.inject_css()
 pages = [
     st.Page("pages/discover.py", title="Discover", icon=":material/explore:", default=True),
     st.Page("pages/picks.py", title="Your picks", icon=":material/star:", url_path="picks"),
+    st.Page("pages/movie_night.py", title="Movie night", icon=":material/groups:",
+            url_path="movie-night"),
     st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:",
             url_path="explore"),
     st.Page("pages/about.py", title="About", icon=":material/info:", url_path="about"),

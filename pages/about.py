@@ -8,7 +8,7 @@ import streamlit as st
 
 import ui
 from recommender import ALGORITHMS, DEFAULT_ALGORITHM, DataError
-from ui import resources
+from ui import movie_night, resources
 from ui.text import CITATION, LICENCE, model_label, model_note
 
 EVALUATION_COLUMNS = {  # docs/evaluation.json field -> column title
@@ -89,6 +89,7 @@ def models_section() -> None:
     for algorithm in ALGORITHMS:
         default = " (default)" if algorithm == DEFAULT_ALGORITHM else ""
         st.markdown(f"- **{model_label(algorithm)}**{default}: {model_note(algorithm)}")
+    movie_night.evaluation_section()
 
 
 ui.require_app()
