@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,7 @@ from recommender import (
 from recommender.data import genre_list
 from recommender.imports import TitleMatcher
 from recommender.models import load_or_train
-from recommender.posters import TMDB_ATTRIBUTION, PosterClient, placeholder_data_uri
+from recommender.posters import TMDB_ATTRIBUTION, Deadline, PosterClient, placeholder_data_uri
 from recommender.profiles import ProfileStore, default_profiles_path
 from recommender.search import TitleIndex
 from recommender.tastes import TasteGroup, movie_groups, movie_map
@@ -44,7 +47,8 @@ log = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 STARS_ALGORITHM = "biased-mf"  # predicts the stars on every pick card, whichever model picked
 MODEL_FAILURES = (ValueError, RuntimeError, MemoryError, ModelFileError)  # see model_or_none
-POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB; late answers fill the cache
+POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB, all grids together; late answers
+# fill the cache
 
 
 def data_dir() -> str | None:
@@ -294,13 +298,34 @@ def poster_client() -> PosterClient | None:
     return _poster_client(_secret("TMDB_API_KEY"), _secret("TMDB_READ_TOKEN"))
 
 
+_run_deadline: ContextVar[Deadline | None] = ContextVar("poster_deadline", default=None)
+
+
+@contextmanager
+def poster_deadline() -> Iterator[None]:
+    """One TMDB wait of POSTER_WAIT_S for a whole script run, shared by all its grids.
+
+    Entered by :func:`ui.timing.timed_run` around every run; a fragment that runs inside a
+    page run keeps the page's deadline, a fragment rerun on its own gets a fresh one.
+    """
+    if _run_deadline.get() is not None:
+        yield
+        return
+    token = _run_deadline.set(Deadline(POSTER_WAIT_S))
+    try:
+        yield
+    finally:
+        _run_deadline.reset(token)
+
+
 def poster_urls(rows: pd.DataFrame, size: str = "w342") -> dict[int, str]:
     """A poster URL for every catalogue row: TMDB where it has one, else a drawn placeholder."""
     client = poster_client()
     found: dict[int, str | None] = {}
     if client is not None and len(rows):
         links = rows[["tmdbId", "imdbId"]].reset_index()
-        found = client.urls_for_movies(links, size=size, wait=POSTER_WAIT_S)
+        wait = _run_deadline.get() or POSTER_WAIT_S  # outside a run: a wait of its own
+        found = client.urls_for_movies(links, size=size, wait=wait)
     urls = {}
     for movie_id, row in rows[["display_title", "year", "genres"]].to_dict("index").items():
         url = found.get(int(movie_id))
