@@ -48,7 +48,8 @@ def letterboxd_file(movies: pd.DataFrame, megabytes: float, seed: int = 0) -> by
         else:
             title, year = invented_title(rng), rng.randint(1920, 2024)
         title = '"' + str(title).replace('"', '""') + '"'
-        line = f"2023-01-{rng.randint(1, 28):02d},{title},{year},https://boxd.it/{rng.randrange(10**6):x},{rng.randint(1, 10) / 2}"
+        uri = f"https://boxd.it/{rng.randrange(10**6):x}"
+        line = f"2023-01-{rng.randint(1, 28):02d},{title},{year},{uri},{rng.randint(1, 10) / 2}"
         if size + len(line.encode()) + 1 > limit:
             break
         lines.append(line)

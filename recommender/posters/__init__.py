@@ -5,7 +5,8 @@ Answers, including "TMDB has no poster", are kept in a SQLite cache so that a re
 refetches nothing; network errors are never cached. A page never waits longer than one
 timeout: requests run on a small shared pool and a circuit breaker answers ``None`` at once
 while TMDB is unreachable or keeps failing; a :class:`Deadline` bounds every lookup of one page
-together. Each request is bounded in time and bytes, and closing never waits long. Credentials never appear in logs, errors or reprs.
+together. Each request is bounded in time and bytes, and closing never waits long.
+Credentials never appear in logs, errors or reprs.
 
 Without credentials or a network, :func:`placeholder_data_uri` draws a poster-shaped SVG.
 
