@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 STARS_ALGORITHM = "biased-mf"  # predicts the stars on every pick card, whichever model picked
 MODEL_FAILURES = (ValueError, RuntimeError, MemoryError, ModelFileError)  # see model_or_none
-POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB, all grids together; late answers
-# fill the cache
+POSTER_WAIT_S = 1.5  # per script run, all grids together; late answers fill the cache
 
 
 def data_dir() -> str | None:
