@@ -4,6 +4,11 @@
 
 Prints a human-readable table, then the figures as JSON (medians over the repeats).
 Targets from the issue: 20 uncached posters < 1.5 s at 100 ms per request; 20 cached < 5 ms.
+
+Then pages against a struggling TMDB: a page is 13 grids of 12 uncached posters sharing one
+:class:`Deadline` of 1.5 s (as the app does), three pages in a row, against a server that
+answers normally, 429 with Retry-After 120, 500, drips a byte every 2 s, hangs, or sends
+200 MB; and how long ``close()`` takes after. Target: every page within 3 s of a healthy one.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from recommender.posters import PosterClient
+from recommender.posters import Deadline, PosterClient
 
 IMAGE_BASE = "https://image.tmdb.org/t/p/"
 
@@ -32,12 +37,16 @@ class _Server(ThreadingHTTPServer):
     # 1 s retransmit that real TMDB would not cause.
     request_queue_size = 64
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hang up: expected
+            super().handle_error(request, client_address)
+
 
 class LatencyServer:
     """Answers /3/configuration, /3/movie/{id} and /3/find/{imdb} after ``latency`` seconds."""
 
-    def __init__(self, latency: float, hang: bool = False) -> None:
-        self.latency, self.hang = latency, hang
+    def __init__(self, latency: float, hang: bool = False, mode: str = "ok") -> None:
+        self.latency, self.hang, self.mode = latency, hang, mode
         self.requests = 0
         self.release = threading.Event()
         server = self
@@ -52,6 +61,9 @@ class LatencyServer:
                     server.release.wait(30)
                     return
                 time.sleep(server.latency)
+                if server.mode != "ok":
+                    server.misbehave(self)
+                    return
                 body = json.dumps(server.answer(urlsplit(self.path).path)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -76,6 +88,30 @@ class LatencyServer:
             return {"movie_results": [{"id": 900_000, "poster_path": "/found.jpg"}]}
         return {"id": int(path.rsplit("/", 1)[1]), "poster_path": f"/{path.rsplit('/', 1)[1]}.jpg"}
 
+    def misbehave(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer as a struggling TMDB does (``mode``)."""
+        try:
+            if self.mode in ("429", "500"):
+                handler.send_response(int(self.mode))
+                if self.mode == "429":
+                    handler.send_header("Retry-After", "120")
+                handler.send_header("Content-Length", "2")
+                handler.end_headers()
+                handler.wfile.write(b"{}")
+                return
+            handler.send_response(200)
+            huge = self.mode == "huge"
+            handler.send_header("Content-Length", str(200 * 2**20 if huge else 10**6))
+            handler.end_headers()
+            block = b" " * (2**16 if huge else 1)
+            for _ in range(200 * 2**4 if huge else 10**6):
+                if self.mode == "drip" and self.release.wait(2.0):
+                    return
+                handler.wfile.write(block)
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client gave up
+
     def stop(self) -> None:
         self.release.set()
         self.httpd.shutdown()
@@ -86,6 +122,46 @@ def _timed(call: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     started = time.perf_counter()
     result = call(*args)
     return time.perf_counter() - started, result
+
+
+BAD_MODES = ("ok", "429", "500", "drip", "hang", "huge")
+PAGE_GRIDS, GRID_POSTERS, PAGE_WAIT_S = 13, 12, 1.5
+
+
+def _page(client: PosterClient, grids: list[range]) -> None:
+    deadline = Deadline(PAGE_WAIT_S)  # one per page, as ui.resources makes one per run
+    for ids in grids:
+        client.urls(ids, wait=deadline)
+
+
+def bad_tmdb(latency: float, pages: int = 3) -> dict[str, Any]:
+    """Seconds per page (and for close) against each kind of struggling TMDB."""
+    logging.getLogger("recommender.posters").setLevel(logging.CRITICAL)
+    figures: dict[str, Any] = {}
+    try:
+        for mode in BAD_MODES:
+            server = LatencyServer(latency, hang=mode == "hang", mode=mode)
+            try:
+                with tempfile.TemporaryDirectory() as folder:
+                    client = PosterClient(api_key="bench", api_url=server.url,
+                                          cache_path=Path(folder) / "posters.sqlite3")
+                    times = []
+                    for page in range(pages):
+                        first = page * 1000 + 1
+                        grids = [range(first + g * GRID_POSTERS, first + (g + 1) * GRID_POSTERS)
+                                 for g in range(PAGE_GRIDS)]
+                        times.append(_timed(_page, client, grids)[0])
+                    close_s = _timed(client.close)[0]
+                figures[mode] = {"pages_s": times, "close_s": close_s,
+                                 "requests": server.requests}
+            finally:
+                server.stop()
+    finally:
+        logging.getLogger("recommender.posters").setLevel(logging.NOTSET)
+    healthy = max(figures["ok"]["pages_s"])
+    for mode in BAD_MODES:
+        figures[mode]["worst_over_healthy_s"] = max(figures[mode]["pages_s"]) - healthy
+    return figures
 
 
 def run(repeats: int = 5, latency: float = 0.1, posters: int = 20) -> dict[str, Any]:
@@ -157,6 +233,8 @@ def run(repeats: int = 5, latency: float = 0.1, posters: int = 20) -> dict[str, 
         "requests_per_uncached_page": statistics.median(requests_uncached),
         "hanging_timeouts_s": {"connect": 0.5, "read": 0.5},
         "targets_s": {"uncached": 1.5, "cached_in_process": 0.005, "cached_after_restart": 0.005},
+        "bad_tmdb": bad_tmdb(latency),
+        "bad_tmdb_target_over_healthy_s": 3.0,
     }
 
 
@@ -176,6 +254,15 @@ def table(result: dict[str, Any]) -> str:
             f"{name:<24} {median * 1000:>7.2f} ms {result['max_s'][name] * 1000:>7.2f} ms "
             f"{target_text:>10}  {verdict}"
         )
+    lines.append(f"pages of {PAGE_GRIDS} grids x {GRID_POSTERS} uncached posters, one "
+                 f"{PAGE_WAIT_S} s deadline per page; TMDB answering:")
+    lines.append(f"{'TMDB':<8} {'page 1':>8} {'page 2':>8} {'page 3':>8} {'close':>8} "
+                 f"{'requests':>9}  within 3 s of healthy")
+    for mode, row in result["bad_tmdb"].items():
+        pages = " ".join(f"{t:>7.2f}s" for t in row["pages_s"])
+        ok = "yes" if row["worst_over_healthy_s"] <= result["bad_tmdb_target_over_healthy_s"] \
+            else "NO"
+        lines.append(f"{mode:<8} {pages} {row['close_s']:>7.2f}s {row['requests']:>9}  {ok}")
     return "\n".join(lines)
 
 
@@ -190,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=2))
     medians = result["median_s"]
     met = all(medians[name] < target for name, target in result["targets_s"].items())
+    met = met and all(row["worst_over_healthy_s"] <= result["bad_tmdb_target_over_healthy_s"]
+                      for row in result["bad_tmdb"].values())
     return 0 if met else 1
 
 

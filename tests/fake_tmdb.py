@@ -30,7 +30,10 @@ class FakeTmdb:
     """A tiny TMDB: /3/configuration, /3/movie/{id}, /3/find/{imdb}; scripted failures.
 
     ``script[path]`` is a queue of answers used before the normal one: an int status, a
-    (status, headers) pair, "hang" (wait until released) or "garbage" (malformed JSON).
+    (status, headers) pair, "hang" (wait until released), "garbage" (malformed JSON), "drip"
+    (a 200 whose body comes one byte every ``drip_interval`` seconds) or ("huge", n, declared)
+    (a 200 with an n-byte body, its Content-Length sent only if ``declared``).
+    ``default`` answers every request without a script of its own when set.
     """
 
     def __init__(self) -> None:
@@ -39,6 +42,9 @@ class FakeTmdb:
         self.sizes = list(SIZES)
         self.script: dict[str, deque] = {}
         self.delay = 0.0
+        self.drip_interval = 0.2
+        self.default: object = None
+        self.bytes_sent = 0
         self.hang_all = False
         self.release = threading.Event()
         self.requests: list[dict] = []
@@ -89,14 +95,18 @@ class FakeTmdb:
             self._active += 1
             self.max_active = max(self.max_active, self._active)
             scripted = self.script.get(parts.path)
-            answer = scripted.popleft() if scripted else None
+            answer = scripted.popleft() if scripted else self.default
         try:
             if self.hang_all or answer == "hang":
                 self.release.wait(10)
                 return
             if self.delay:
                 time.sleep(self.delay)
-            if answer == "garbage":
+            if answer == "drip":
+                self._drip(handler)
+            elif isinstance(answer, tuple) and answer[0] == "huge":
+                self._huge(handler, answer[1], answer[2])
+            elif answer == "garbage":
                 self._send(handler, 200, b'{"poster_path": "/x.jpg", ', {})
             elif isinstance(answer, int):
                 self._send(handler, answer, b'{"status_message": "scripted"}', {})
@@ -122,6 +132,30 @@ class FakeTmdb:
             found = self.imdb.get(path.rsplit("/", 1)[1])
             return 200, {"movie_results": [found] if found else [], "tv_results": []}
         return 404, {}
+
+    def _drip(self, handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        handler.wfile.flush()
+        while not self.release.wait(self.drip_interval):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+
+    def _huge(self, handler: BaseHTTPRequestHandler, size: int, declared: bool) -> None:
+        handler.send_response(200)
+        if declared:
+            handler.send_header("Content-Length", str(size))
+        else:
+            handler.send_header("Connection", "close")  # the body ends when the socket does
+            handler.close_connection = True
+        handler.end_headers()
+        chunk = b'{"pad": "' + b"x" * 65_000
+        while size > 0 and not self.release.is_set():
+            handler.wfile.write(chunk[:size])
+            with self._lock:
+                self.bytes_sent += min(size, len(chunk))
+            size -= len(chunk)
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict) -> None:

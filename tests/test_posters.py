@@ -154,14 +154,18 @@ def test_429_waits_as_retry_after_says(tmdb, tmp_path):
     assert tmdb.count("/3/movie/3") == 2
 
 
-def test_429_wait_is_bounded(tmdb, tmp_path):
+def test_429_asking_for_a_long_pause_opens_the_breaker_instead_of_waiting(tmdb, tmp_path):
     tmdb.script_for("/3/movie/3", (429, {"Retry-After": "120"}))
     with make_client(tmdb, tmp_path, max_retry_after=0.2) as client:
         started = time.monotonic()
-        result = client.urls([3])
+        result = client.urls([3, 4])
         elapsed = time.monotonic() - started
-    assert result == {3: IMAGE_BASE + "w342/poster3.jpg"}
-    assert elapsed < 1.5
+        seen = tmdb.count("/3/movie/")
+        assert client.urls([5]) == {5: None}  # the breaker is open: nothing is sent
+        assert not client.available
+    assert result[3] is None
+    assert elapsed < 1.0
+    assert tmdb.count("/3/movie/3") == 1 and tmdb.count("/3/movie/") == seen
 
 
 def test_malformed_json_answers_none_and_is_not_cached(tmdb, tmp_path):

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,7 @@ from recommender import (
 )
 from recommender.imports import TitleMatcher
 from recommender.models import load_or_train
-from recommender.posters import TMDB_ATTRIBUTION, PosterClient, placeholder_data_uri
+from recommender.posters import TMDB_ATTRIBUTION, Deadline, PosterClient, placeholder_data_uri
 from recommender.profiles import ProfileStore
 from recommender.search import TitleIndex
 from recommender.settings import settings
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 STARS_ALGORITHM = "biased-mf"  # predicts the stars on every pick card, whichever model picked
 MODEL_FAILURES = (ValueError, RuntimeError, MemoryError, ModelFileError)  # see model_or_none
-POSTER_WAIT_S = 1.5  # a page never waits longer for TMDB; late answers fill the cache
+POSTER_WAIT_S = 1.5  # per script run, all grids together; late answers fill the cache
 
 
 def data_dir() -> str | None:
@@ -288,13 +291,34 @@ def poster_client() -> PosterClient | None:
                           config.tmdb_api_url)
 
 
+_run_deadline: ContextVar[Deadline | None] = ContextVar("poster_deadline", default=None)
+
+
+@contextmanager
+def poster_deadline() -> Iterator[None]:
+    """One TMDB wait of POSTER_WAIT_S for a whole script run, shared by all its grids.
+
+    Entered by :func:`ui.timing.timed_run` around every run; a fragment that runs inside a
+    page run keeps the page's deadline, a fragment rerun on its own gets a fresh one.
+    """
+    if _run_deadline.get() is not None:
+        yield
+        return
+    token = _run_deadline.set(Deadline(POSTER_WAIT_S))
+    try:
+        yield
+    finally:
+        _run_deadline.reset(token)
+
+
 def poster_urls(rows: pd.DataFrame, size: str = "w342") -> dict[int, str]:
     """A poster URL for every catalogue row: TMDB where it has one, else a drawn placeholder."""
     client = poster_client()
     found: dict[int, str | None] = {}
     if client is not None and len(rows):
         links = rows[["tmdbId", "imdbId"]].reset_index()
-        found = client.urls_for_movies(links, size=size, wait=POSTER_WAIT_S)
+        wait = _run_deadline.get() or POSTER_WAIT_S  # outside a run: a wait of its own
+        found = client.urls_for_movies(links, size=size, wait=wait)
     urls = {}
     for movie_id, row in rows[["display_title", "year", "genres"]].to_dict("index").items():
         url = found.get(int(movie_id))

@@ -14,17 +14,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from recommender.settings import settings
+from ui.resources import poster_deadline
 
 _lock = threading.Lock()  # sessions run in threads; whole lines only
 
 
 @contextmanager
 def timed_run(name: str) -> Iterator[None]:
-    """Time the block (also when it ends by st.rerun or st.stop) and log it if asked to."""
+    """Time the block (also when it ends by st.rerun or st.stop) and log it if asked to.
+
+    Every run goes through here, so the run's poster deadline starts here too.
+    """
     path = settings().run_log
     started = time.perf_counter()
     try:
-        yield
+        with poster_deadline():
+            yield
     finally:
         if path:
             line = json.dumps({"run": name, "seconds": round(time.perf_counter() - started, 5),

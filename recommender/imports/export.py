@@ -11,6 +11,7 @@ import pandas as pd
 from recommender.data import display_title
 from recommender.imports.formats import EXPORT_COLUMNS, SPREADSHEET_TRIGGERS
 from recommender.imports.matching import YEAR_SUFFIX
+from recommender.imports.reading import CONTROLS
 from recommender.ratings import check_ratings
 
 
@@ -22,8 +23,9 @@ def export_ratings(
     """A profile as UTF-8 CSV: title, year, movieId, imdbId, rating (in ``ratings`` order).
 
     Text that a spreadsheet would run as a formula (starting with = + - @, tab or CR) gets a
-    leading single quote; :func:`import_ratings` removes it again, so re-importing an export
-    gives the same ratings. Movies missing from ``movies`` keep their row, with empty title.
+    leading single quote, which :func:`import_ratings` removes again, so re-importing an
+    export gives the same ratings; control characters are dropped. Movies missing from
+    ``movies`` keep their row, with empty title.
     """
     clean = check_ratings(ratings)
     wanted = movies[movies["movieId"].isin(list(clean))]
@@ -63,5 +65,9 @@ def export_ratings(
 
 
 def _spreadsheet_safe(text: str) -> str:
-    """Prefix a quote so Excel / LibreOffice / Sheets show the text instead of running it."""
+    """Prefix a quote so Excel / LibreOffice / Sheets show the text instead of running it.
+
+    Control characters go: no title needs them, and the importer reads them as binary data.
+    """
+    text = text.translate(CONTROLS)
     return "'" + text if text.startswith(SPREADSHEET_TRIGGERS) else text

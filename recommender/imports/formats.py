@@ -7,12 +7,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
 
-from recommender.imports.matching import TitleMatcher
+from recommender.imports.matching import TitleMatch, TitleMatcher
 from recommender.imports.reading import first_record
 from recommender.imports.report import RatingsImportError, UnmatchedRow
 from recommender.ratings import RATING_RULE, valid_ratings
@@ -37,20 +37,39 @@ _NOT_FILMS = {
 _IMDB_ID = re.compile(r"^(?:tt)?0*(\d{1,10})$", re.IGNORECASE)
 SPREADSHEET_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Suggestions cost a fuzzy search of the whole catalogue (milliseconds each): only the first
+# rows without a match get them, so that a file of thousands of unknown titles stays fast.
+MAX_SUGGESTED_ROWS = 100
 
 
 class Catalogue:
-    """The catalogue, with look-ups built on first use (a MovieLens file needs no title index)."""
+    """The catalogue of one import, with look-ups built on first use (a MovieLens file needs
+    no title index) and the file's allowance of suggestions."""
 
     def __init__(
         self, movies: pd.DataFrame, links: pd.DataFrame | None, matcher: TitleMatcher | None
     ) -> None:
         self.movies, self.links, self._matcher = movies, links, matcher
+        self.suggestions_left = MAX_SUGGESTED_ROWS
 
     def matcher(self) -> TitleMatcher:
         if self._matcher is None:
             self._matcher = TitleMatcher(self.movies)
         return self._matcher
+
+    def match(self, title: str, year: int | None) -> TitleMatch:
+        """:meth:`TitleMatcher.match`, with suggestions while the file's allowance lasts."""
+        suggest = self.suggestions_left > 0
+        found = self.matcher().match(title, year, suggest=suggest)
+        self.suggestions_left -= suggest and found.movie_id is None
+        return found
+
+    def suggest(self, title: str, year: int | None) -> tuple[tuple[int, str], ...]:
+        """:meth:`TitleMatcher.suggest` while the file's allowance lasts, else nothing."""
+        if not title or self.suggestions_left <= 0:
+            return ()
+        self.suggestions_left -= 1
+        return self.matcher().suggest(title, year)
 
     @cached_property
     def movie_ids(self) -> set[int]:
@@ -147,11 +166,13 @@ def _number(text: str) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+@lru_cache(maxsize=1024)  # a file has few distinct years and ratings; rows have many
 def _year(text: str) -> int | None:
     value = _number(text)
     return int(value) if value is not None and value % 1 == 0 and 1800 <= value <= 2200 else None
 
 
+@lru_cache(maxsize=1024)
 def _five_star(text: str) -> tuple[float | None, str]:
     """A valid rating (:mod:`recommender.ratings`), or None and the reason."""
     value = _number(text)
@@ -206,13 +227,13 @@ def _imdb_row(
     if kind:
         return UnmatchedRow(line, title, year, rating, f"{kind}, not a movie: skipped")
     if not ctx.imdb:  # no links to go by: match on title and year like Letterboxd
-        found = ctx.matcher().match(title, year)
+        found = ctx.match(title, year)
         if found.movie_id is not None:
             return Match(line, found.movie_id, rating, when)
         return UnmatchedRow(line, title, year, rating, found.reason, found.suggestions)
     reason = (f"IMDb id {const} is not in the catalogue" if match
               else f"{const!r} is not an IMDb id (tt1234567)")
-    suggestions = ctx.matcher().suggest(title, year) if title else ()
+    suggestions = ctx.suggest(title, year)
     return UnmatchedRow(line, title, year, rating, reason, suggestions)
 
 
@@ -227,7 +248,7 @@ def _letterboxd_row(
     rating, problem = _five_star(_cell(row, columns, "rating"))
     if rating is None:
         return UnmatchedRow(line, title, year, None, problem)
-    found = ctx.matcher().match(title, year)
+    found = ctx.match(title, year)
     if found.movie_id is None:
         return UnmatchedRow(line, title, year, rating, found.reason, found.suggestions)
     return Match(line, found.movie_id, rating, _when(_cell(row, columns, "date")))
@@ -264,7 +285,7 @@ def _export_row(
     imdb = _IMDB_ID.match(_cell(row, columns, "imdbid"))
     if imdb and (movie := ctx.imdb.get(int(imdb[1]))) is not None:
         return Match(line, movie, rating, None)
-    found = ctx.matcher().match(title, year)
+    found = ctx.match(title, year)
     if found.movie_id is not None:
         return Match(line, found.movie_id, rating, None)
     return UnmatchedRow(line, title, year, rating, found.reason, found.suggestions)

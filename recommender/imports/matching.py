@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from typing import NamedTuple
 
 import pandas as pd
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from recommender.data import display_title
 from recommender.search import TitleIndex, normalise, title_parts
@@ -16,9 +17,12 @@ MAX_SUGGESTIONS = 3
 YEAR_TOLERANCE = 1  # Letterboxd and MovieLens disagree by a year on festival vs release dates
 TITLE_MATCH_RATIO = 90.0  # normalised titles must be this similar (one typo in ten letters)
 MIN_FUZZY_CHARS = 10  # shorter titles must match exactly (after normalising)
-SEARCH_CANDIDATES = 10
+# ratio >= 90 needs lengths within 9/11..11/9 of each other; a little wider for rounding.
+_LENGTH_RANGE = (0.8, 1.25)
+_QUERY_CACHE = 50_000  # titles whose normalised forms are remembered
 YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _SUBTITLE = re.compile(r":|\s[-–]\s")
+_JOINER = re.compile(r"[-‐·/]")  # where normalise(join=True) can differ from normalise()
 
 
 class TitleMatch(NamedTuple):
@@ -37,8 +41,11 @@ class TitleMatcher:
     :data:`TITLE_MATCH_RATIO` similar (titles of :data:`MIN_FUZZY_CHARS` letters or more), or
     equal up to a subtitle ("Star Wars" and "Star Wars:
     Episode IV - A New Hope"). Exact titles are looked up in a dictionary; the rest go through
-    the fuzzy :class:`~recommender.search.TitleIndex`. Build once per catalogue and reuse it
-    (pass it to :func:`import_ratings`): building normalises every title.
+    dictionaries of titles and main titles; typos are looked for only among the movies of
+    the year ±1 with a title of about the same length, so that a file of thousands of unknown
+    titles stays fast. Suggestions come from the fuzzy :class:`~recommender.search.TitleIndex`,
+    the slow part: ``match(..., suggest=False)`` skips them. Build once per catalogue and reuse
+    it (pass it to :func:`import_ratings`): building normalises every title.
     """
 
     def __init__(
@@ -58,10 +65,28 @@ class TitleMatcher:
             m: None if pd.isna(y) else int(y) for m, y in zip(ids, years.tolist(), strict=True)
         }
         self._titles = dict(zip(ids, titles, strict=True))
-        self._exact: dict[str, list[int]] = {}
+        self._exact: dict[str, list[int]] = {}  # every normalised form of a title
+        self._by_main: dict[str, list[int]] = {}  # forms of main titles ("star wars")
+        by_year: dict[int, list[tuple[int, str, int]]] = {}  # typo candidates
         for movie, title in zip(ids, titles, strict=True):
-            for form in _forms(_variants(title)):
+            variants = _variants(title)
+            forms = _forms(variants)
+            for form in forms:
                 self._exact.setdefault(form, []).append(movie)
+            for form in _forms(_mains(variants)):
+                self._by_main.setdefault(form, []).append(movie)
+            year = self._years[movie]
+            if year is not None:
+                by_year.setdefault(year, []).extend(
+                    (len(f), f, movie) for f in forms if len(f) >= MIN_FUZZY_CHARS)
+        # Per year, the candidates of that year ±1, by length: one look-up per query form.
+        self._fuzzy: dict[int, tuple[list[int], list[str], list[int]]] = {}
+        for year in {y + d for y in by_year for d in range(-YEAR_TOLERANCE, YEAR_TOLERANCE + 1)}:
+            rows = sorted(row for d in range(-YEAR_TOLERANCE, YEAR_TOLERANCE + 1)
+                          for row in by_year.get(year + d, ()))
+            self._fuzzy[year] = ([n for n, _, _ in rows], [f for _, f, _ in rows],
+                                 [m for _, _, m in rows])
+        self._query_forms: dict[str, tuple[set[str], set[str]]] = {}
 
     def label(self, movie_id: int) -> str:
         """ "The Matrix (1999)": display form of a catalogue movie."""
@@ -70,28 +95,29 @@ class TitleMatcher:
         year = self._years.get(movie_id)
         return f"{name} ({year})" if year else name
 
-    def match(self, title: str, year: int | None) -> TitleMatch:
-        """The movie for ``title`` and ``year``, or None with the reason and suggestions."""
+    def match(self, title: str, year: int | None, *, suggest: bool = True) -> TitleMatch:
+        """The movie for ``title`` and ``year``, or None with the reason and (if ``suggest``)
+        suggestions."""
         title = (title or "").strip()
         if not title:
             return TitleMatch(None, "no title", ())
         if year is None:
             return TitleMatch(None, "no year, so a match by title cannot be confirmed",
-                              self.suggest(title, None))
-        query_forms = _forms(_variants(title))
+                              self.suggest(title, None) if suggest else ())
+        query_forms, query_mains = self._forms_of(title)
         exact = {m for form in query_forms for m in self._exact.get(form, ())}
         best = self._closest_year(exact, year)
         if best is not None:
             return TitleMatch(best, "", ())
-        results = self._index.search(f"{title} {year}", SEARCH_CANDIDATES)
-        candidates = results["movieId"].astype("int64").tolist()
-        agreeing = [m for m in candidates if self._agrees(title, query_forms, m)]
-        best = self._closest_year(agreeing, year)
+        # The query is a movie's main title ("Star Wars"), or the other way round.
+        agreeing = {m for form in query_forms for m in self._by_main.get(form, ())}
+        agreeing.update(m for form in query_mains for m in self._exact.get(form, ()))
+        best = self._closest_year(agreeing | self._typos(query_forms, year), year)
         if best is not None:
             return TitleMatch(best, "", ())
-        suggestions = tuple((m, self.label(m)) for m in candidates[:MAX_SUGGESTIONS])
+        suggestions = self.suggest(title, year) if suggest else ()
         if agreeing or exact:
-            other = self.label(next(iter(agreeing or sorted(exact))))
+            other = self.label(min(agreeing or exact))
             reason = f"the catalogue has {other}, but not from {year}±{YEAR_TOLERANCE}"
         else:
             reason = "no movie with this title and year in the catalogue"
@@ -103,6 +129,39 @@ class TitleMatcher:
         found = self._index.search(query, MAX_SUGGESTIONS)["movieId"].astype("int64").tolist()
         return tuple((m, self.label(m)) for m in found)
 
+    def _forms_of(self, title: str) -> tuple[set[str], set[str]]:
+        """Normalised forms of a query title and of its main title (remembered: files repeat
+        titles, and normalising is most of the cost of a title found at once)."""
+        found = self._query_forms.get(title)
+        if found is None:
+            variants = _variants(title)
+            found = (_forms(variants), _forms(_mains(variants)))
+            if len(self._query_forms) >= _QUERY_CACHE:
+                self._query_forms.clear()
+            self._query_forms[title] = found
+        return found
+
+    def _typos(self, query_forms: set[str], year: int) -> set[int]:
+        """Movies of ``year`` ±1 with a title form :data:`TITLE_MATCH_RATIO` similar.
+
+        A typo is only tolerated in longer titles ("Alien" and "Aliens" are two films), and
+        never in a number ("Kill Bill: Vol. 1" and "Vol. 2" are a year apart).
+        """
+        found: set[int] = set()
+        for query in query_forms:
+            if len(query) < MIN_FUZZY_CHARS:
+                continue
+            lengths, forms, movies = self._fuzzy.get(year, ([], [], []))
+            shortest, longest = (len(query) * f for f in _LENGTH_RANGE)
+            lo, hi = bisect_left(lengths, shortest), bisect_right(lengths, longest)
+            if lo == hi:
+                continue
+            hits = process.extract(query, forms[lo:hi], scorer=fuzz.ratio,
+                                   score_cutoff=TITLE_MATCH_RATIO, limit=None)
+            numbers = _numbers(query)
+            found.update(movies[lo + i] for form, _, i in hits if _numbers(form) == numbers)
+        return found
+
     def _closest_year(self, movies: Iterable[int], year: int) -> int | None:
         """The movie whose year is nearest ``year`` (within the tolerance); ties: lowest id."""
         scored = []
@@ -111,21 +170,6 @@ class TitleMatcher:
             if their is not None and abs(their - year) <= YEAR_TOLERANCE:
                 scored.append((abs(their - year), movie))
         return min(scored)[1] if scored else None
-
-    def _agrees(self, title: str, query_forms: set[str], movie: int) -> bool:
-        variants = _variants(self._titles[movie])
-        forms = _forms(variants)
-        if query_forms & forms or query_forms & _forms(_mains(variants)):
-            return True
-        if _forms(_mains(_variants(title))) & forms:
-            return True
-        # A typo is only tolerated in longer titles ("Alien" and "Aliens" are two films), and
-        # never in a number ("Kill Bill: Vol. 1" and "Vol. 2" are a year apart).
-        return any(
-            fuzz.ratio(q, f, score_cutoff=TITLE_MATCH_RATIO)
-            for q in query_forms for f in forms
-            if min(len(q), len(f)) >= MIN_FUZZY_CHARS and _numbers(q) == _numbers(f)
-        )
 
 
 def _variants(title: str) -> list[str]:
@@ -147,6 +191,9 @@ def _numbers(form: str) -> list[str]:
 
 
 def _forms(variants: list[str]) -> set[str]:
-    forms = {normalise(v) for v in variants} | {normalise(v, join=True) for v in variants}
+    forms = {normalise(v) for v in variants}
+    # Joining changes nothing without a joiner (NFKD can make one out of other characters).
+    forms.update(normalise(v, join=True) for v in variants
+                 if not v.isascii() or _JOINER.search(v))
     forms.discard("")
     return forms

@@ -27,7 +27,7 @@ _MAGIC = (  # (leading bytes, what the file is, what to do)
     (b"\xfd7zXZ\x00", "an xz archive", "decompress it and upload the CSV file"),
 )
 # Control characters other than tab and line breaks (C0, DEL, C1), for str.translate.
-_CONTROLS = dict.fromkeys(c for c in [*range(32), *range(127, 160)] if chr(c) not in "\t\n\r")
+CONTROLS = dict.fromkeys(c for c in [*range(32), *range(127, 160)] if chr(c) not in "\t\n\r")
 
 FileSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
@@ -105,7 +105,7 @@ def decode(raw: bytes) -> tuple[str, str]:
             except UnicodeDecodeError:
                 text, encoding = raw.decode("latin-1"), "latin-1"
     text = text.lstrip("\ufeff")
-    controls = len(text) - len(text.translate(_CONTROLS))
+    controls = len(text) - len(text.translate(CONTROLS))
     if controls > max(2, len(text) // 100):
         raise RatingsImportError(
             "The file is not readable text (not UTF-8, Windows-1252 or Latin-1; it looks like "

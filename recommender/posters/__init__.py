@@ -4,7 +4,9 @@
 Answers, including "TMDB has no poster", are kept in a SQLite cache so that a restart
 refetches nothing; network errors are never cached. A page never waits longer than one
 timeout: requests run on a small shared pool and a circuit breaker answers ``None`` at once
-while TMDB is unreachable. Credentials never appear in logs, errors or reprs.
+while TMDB is unreachable or keeps failing; a :class:`Deadline` bounds every lookup of one page
+together. Each request is bounded in time and bytes, and closing never waits long.
+Credentials never appear in logs, errors or reprs.
 
 Without credentials or a network, :func:`placeholder_data_uri` draws a poster-shaped SVG.
 
@@ -19,7 +21,7 @@ from recommender.posters.cache import CacheEntry, PosterCache, default_cache_pat
 from recommender.posters.cli import main
 from recommender.posters.client import DAY, PosterClient, PrefetchReport
 from recommender.posters.placeholders import placeholder_data_uri, placeholder_svg
-from recommender.posters.ratelimit import CircuitBreaker, RateLimiter
+from recommender.posters.ratelimit import CircuitBreaker, Deadline, RateLimiter
 from recommender.posters.tmdb import (
     DEFAULT_IMAGE_BASE,
     DEFAULT_POSTER_SIZES,
@@ -37,6 +39,7 @@ __all__ = [
     "TMDB_ATTRIBUTION",
     "CacheEntry",
     "CircuitBreaker",
+    "Deadline",
     "ImageConfig",
     "PosterCache",
     "PosterClient",

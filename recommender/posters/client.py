@@ -6,7 +6,6 @@ import concurrent.futures as cf
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,7 +14,8 @@ from typing import Any
 
 from recommender.posters.cache import PosterCache, default_cache_path
 from recommender.posters.credentials import Credentials
-from recommender.posters.ids import imdb_key, link_rows, positive_int
+from recommender.posters.ids import imdb_key, link_rows, positive_int, valid_poster_path
+from recommender.posters.ratelimit import Deadline
 from recommender.posters.tmdb import (
     DEFAULT_IMAGE_CONFIG,
     DEFAULT_POSTER_SIZES,
@@ -30,8 +30,7 @@ from recommender.settings import settings
 log = logging.getLogger(__name__)
 
 DAY = 86_400.0
-
-_TMDB_PATH = re.compile(r"^/[A-Za-z0-9_.\-]+$")
+MAX_ANSWER_BYTES = 1_000_000  # TMDB's answers are a few kB; a bigger one is an error
 
 
 @dataclass
@@ -46,6 +45,7 @@ class PrefetchReport:
 
 
 _Key = tuple[str, Any]
+Wait = float | Deadline | None
 
 
 class PosterClient:
@@ -55,6 +55,10 @@ class PosterClient:
     :func:`recommender.settings.settings` (``TMDB_API_KEY`` / ``TMDB_READ_TOKEN``,
     ``TMDB_API_URL``, ``RECOMMENDER_CACHE``). Thread-safe: the app shares one instance.
     Network problems never raise; they answer ``None`` (or a stale cached value).
+
+    Each request ends within ``total_timeout`` seconds (default: connect + read timeout)
+    and reads at most ``max_bytes``; ``breaker_threshold`` failed requests in a row (5xx,
+    429, oversized) or one unreachable TMDB open the breaker for ``breaker_seconds``.
     """
 
     def __init__(
@@ -66,19 +70,23 @@ class PosterClient:
         *,
         connect_timeout: float = 3.0,
         read_timeout: float = 5.0,
+        total_timeout: float | None = None,
+        max_bytes: int = MAX_ANSWER_BYTES,
         max_wait: float | None = None,
+        close_timeout: float = 2.0,
         max_workers: int = 8,
         retries: int = 2,
         backoff: float = 0.3,
         max_retry_after: float = 10.0,
         breaker_seconds: float = 60.0,
+        breaker_threshold: int = 3,
         rate_limit: float = 40.0,
         found_ttl: float = 45 * DAY,
         missing_ttl: float = 7 * DAY,
         config_ttl: float = 3 * DAY,
     ) -> None:
-        if connect_timeout <= 0 or read_timeout <= 0:
-            raise ValueError("timeouts must be positive")
+        if min(connect_timeout, read_timeout, total_timeout or 1.0) <= 0 or max_bytes < 1:
+            raise ValueError("timeouts and max_bytes must be positive")
         if max_workers < 1 or retries < 0:
             raise ValueError("max_workers must be at least 1 and retries not negative")
         config = settings()
@@ -92,18 +100,21 @@ class PosterClient:
         # By default a page waits at most one connect plus one read timeout.
         self.max_wait = float(max_wait) if max_wait is not None else sum(timeout)
         self.found_ttl, self.missing_ttl, self.config_ttl = found_ttl, missing_ttl, config_ttl
-        self.max_workers = max_workers
+        self.max_workers, self.close_timeout = max_workers, close_timeout
 
         self.cache = PosterCache(cache_path or default_cache_path())
         self._api = TmdbApi(
             credentials,
             url,
             timeout=timeout,
+            total_timeout=float(total_timeout) if total_timeout else sum(timeout),
+            max_bytes=max_bytes,
             pool_size=max_workers,
             retries=retries,
             backoff=backoff,
             max_retry_after=max_retry_after,
             breaker_seconds=breaker_seconds,
+            breaker_threshold=breaker_threshold,
             rate_limit=rate_limit,
         )
         self._pool = cf.ThreadPoolExecutor(max_workers, thread_name_prefix="tmdb")
@@ -124,9 +135,17 @@ class PosterClient:
         self.close()
 
     def close(self) -> None:
-        """Stop the workers (waiting for requests in progress) and close the session and cache."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._api.close()
+        """Cancel queued lookups, close the session and cache.
+
+        Bounded: requests in progress get ``close_timeout`` seconds to finish (and be
+        cached); then they are interrupted, whatever TMDB is doing.
+        """
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            running = list(self._in_flight.values())
+        cf.wait(running, timeout=self.close_timeout)
+        self._api.close()  # interrupts what is still running: it fails at once
+        self._pool.shutdown(wait=True)
         self.cache.close()
 
     @property
@@ -156,12 +175,13 @@ class PosterClient:
     # --- public lookups ---------------------------------------------------------------------
 
     def urls(
-        self, tmdb_ids: Iterable[Any], size: str = "w342", *, wait: float | None = None
+        self, tmdb_ids: Iterable[Any], size: str = "w342", *, wait: Wait = None
     ) -> dict[int, str | None]:
         """Full poster URLs by TMDB id; None where TMDB has no poster or cannot answer in time.
 
-        ``wait`` caps the seconds spent on TMDB (default ``max_wait``); answers that arrive
-        later still land in the cache for the next call. ``wait=0`` answers from the cache.
+        ``wait`` caps the seconds spent on TMDB (default ``max_wait``): a number, or a
+        :class:`Deadline` shared by every lookup of a page. Answers that arrive later still
+        land in the cache for the next call. ``wait=0`` answers from the cache.
         """
         deadline = self._deadline(wait)
         ids = list(dict.fromkeys(i for i in map(positive_int, tmdb_ids) if i is not None))
@@ -169,7 +189,7 @@ class PosterClient:
         return self._to_urls(ids, paths, size, deadline)
 
     def urls_for_movies(
-        self, links: Any, size: str = "w342", *, wait: float | None = None
+        self, links: Any, size: str = "w342", *, wait: Wait = None
     ) -> dict[int, str | None]:
         """Poster URLs by MovieLens movieId, falling back to the IMDb id where tmdbId is missing.
 
@@ -187,7 +207,7 @@ class PosterClient:
         return {m: by_tmdb.get(t) if t is not None else None for m, t in movie_tmdb.items()}
 
     def tmdb_ids_for_imdb(
-        self, imdb_ids: Iterable[Any], *, wait: float | None = None
+        self, imdb_ids: Iterable[Any], *, wait: Wait = None
     ) -> dict[str, int | None]:
         """TMDB movie ids by IMDb id as given ("0114709" or "tt0114709"); None if unknown."""
         deadline = self._deadline(wait)
@@ -255,8 +275,12 @@ class PosterClient:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _deadline(self, wait: float | None) -> float:
-        return time.monotonic() + (self.max_wait if wait is None else max(0.0, wait))
+    def _deadline(self, wait: Wait) -> float:
+        if isinstance(wait, Deadline):
+            seconds = min(self.max_wait, wait.remaining())
+        else:
+            seconds = self.max_wait if wait is None else max(0.0, wait)
+        return time.monotonic() + seconds
 
     def _lookup(
         self, tmdb_ids: list[int], imdb_keys: list[str], deadline: float
@@ -369,8 +393,7 @@ class PosterClient:
         path = data.get("poster_path")
         if path is None or path == "":
             return None
-        # The path ends up in an <img src>: accept only what TMDB's paths look like.
-        if not isinstance(path, str) or not _TMDB_PATH.match(path):
+        if not valid_poster_path(path):
             log.warning("TMDB sent a malformed poster_path for %s", movie)
             raise self._api.error(f"malformed poster_path for {movie}")
         return path

@@ -1,9 +1,19 @@
-"""Reading TMDB and IMDb ids from MovieLens ``links`` and from callers, missing values included."""
+"""Reading TMDB and IMDb ids (missing values included) and checking TMDB image paths."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+
+# What TMDB's image paths look like ("/kqjL17yufvn9OVLyXYpvtyrFfak.jpg"). The path ends up in
+# an <img src>, so nothing else passes: fullmatch, as "$" would let a trailing newline in.
+_POSTER_PATH = re.compile(r"/[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}")
+
+
+def valid_poster_path(value: Any) -> bool:
+    """Whether ``value`` is a TMDB image path that is safe to put in a URL."""
+    return isinstance(value, str) and _POSTER_PATH.fullmatch(value) is not None
 
 
 def positive_int(value: Any) -> int | None:
