@@ -293,17 +293,20 @@ def test_tmdb_settings_come_from_secrets_first_then_the_environment(monkeypatch)
 
     import ui.resources
 
+    made = []  # the arguments each new client was built with (no network involved)
+    monkeypatch.setattr(ui.resources, "PosterClient", lambda **kw: made.append(kw) or kw)
+    ui.resources._poster_client.clear()
     monkeypatch.setenv("TMDB_API_URL", "http://127.0.0.1:9/")  # never contacted here
     monkeypatch.setenv("TMDB_READ_TOKEN", "token-from-env")
     monkeypatch.delenv("TMDB_API_KEY", raising=False)
     monkeypatch.setattr(st, "secrets", {})  # no secrets file: the environment decides
-    client = ui.resources.poster_client()
-    assert client is not None and client.api_url == "http://127.0.0.1:9"
-    assert client._credentials.secrets == ("token-from-env",)
-    assert ui.resources.poster_attribution() is not None
+    assert ui.resources.poster_client() is not None
+    assert made[-1] == {"api_key": None, "read_token": "token-from-env",
+                        "api_url": "http://127.0.0.1:9"}
     monkeypatch.setattr(st, "secrets", {"TMDB_READ_TOKEN": "token-from-secrets"})
-    assert ui.resources.poster_client()._credentials.secrets == ("token-from-secrets",)
+    ui.resources.poster_client()
+    assert made[-1]["read_token"] == "token-from-secrets"
     monkeypatch.setattr(st, "secrets", {})
     monkeypatch.delenv("TMDB_READ_TOKEN")
     assert ui.resources.poster_client() is None
-    assert ui.resources.poster_attribution() is None
+    ui.resources._poster_client.clear()
