@@ -163,7 +163,8 @@ def _read_csv(
             return frame[wanted] if len(wanted) < len(names) else frame
 
         try:
-            return parse(dtype=dtypes)
+            with np.errstate(invalid="ignore"):  # pandas' casts warn before they fail
+                return parse(dtype=dtypes)
         except DataError:
             raise
         except (ValueError, TypeError, OverflowError) as error:
