@@ -6,12 +6,10 @@ from recommender.data.download import download_movielens
 from recommender.data.movielens import default_cache_dir, load_movielens
 from recommender.data.titles import add_title_columns, display_title, genre_list
 from recommender.ratings import MAX_RATING, MIN_RATING
-from recommender.settings import MOVIELENS_URL
 
 __all__ = [
     "MAX_RATING",
     "MIN_RATING",
-    "MOVIELENS_URL",
     "DataError",
     "MovieLens",
     "RatingTotals",
