@@ -24,7 +24,7 @@ from recommender.groups import DEFAULT_RULE, RULE_LABELS, RULE_NOTES, RULES, rec
 from recommender.imports import MAX_IMPORT_BYTES, ImportReport, RatingsImportError
 from recommender.profiles import ProfileNotFound, ProfileStoreError
 from recommender.tastes import seed_profile
-from ui import cards, movies, profile, resources, session, timing
+from ui import cards, movies, onboarding, profile, resources, session, timing
 from ui.text import count, md_escape, model_label, short_stars
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,9 @@ def _draft_ratings() -> dict[int, float]:
     """What "Rate here" holds: the chosen taste groups' movies, then the movies rated."""
     groups = resources.taste_groups()
     chosen = [g for i, g in enumerate(groups) if st.session_state.get(f"night-group-{i}")]
-    ratings = seed_profile(chosen, rating=cards.GROUP_RATING, per_group=cards.GROUP_POSTERS)
+    ratings = seed_profile(
+        chosen, rating=onboarding.GROUP_RATING, per_group=onboarding.GROUP_POSTERS
+    )
     for key, value in st.session_state.items():
         if str(key).startswith("night-rate-") and value is not None:
             ratings[int(str(key).removeprefix("night-rate-"))] = float(value)
@@ -259,10 +261,10 @@ def _rate_way() -> None:
                    "below they have seen.")
         grid = st.grid(2, gap="small", min_column_width=160)
         for i, group in enumerate(groups):
-            rows = movies.rows(catalogue, group.movie_ids[:cards.GROUP_POSTERS])
+            rows = movies.rows(catalogue, group.movie_ids[:onboarding.GROUP_POSTERS])
             with grid.cell():
                 posters = resources.poster_urls(rows, "w154")
-                cards.html_block(cards.group_tile_html(group.name, rows, posters))
+                cards.html_block(onboarding.group_tile_html(group.name, rows, posters))
                 st.toggle("They like these", key=f"night-group-{i}")
     rows = movies.rows(catalogue, resources.starters()[:STARTERS])
     cards.movie_grid(rows, "night-starter", columns=3, extra=_rating_picker(rows))
