@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recommender.biased_mf import BiasedMFRecommender
+from recommender.models.biased_mf import BiasedMFRecommender
 from recommender.data import MAX_RATING, MIN_RATING, load_movielens
 from recommender.evaluation import user_folds
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from recommender.base import Recommender
+from recommender.models import Recommender
 from recommender.data import MAX_RATING, MIN_RATING, genre_list
 
 if TYPE_CHECKING:
