@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from recommender.models import Recommender
 from recommender.data import MAX_RATING, MIN_RATING, genre_list
+from recommender.models import Recommender
 
 if TYPE_CHECKING:
     import altair as alt

@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 from recommender import load_model, train
-from recommender.models.biased_mf import BiasedMFRecommender, ridge_rows
 from recommender.evaluation.synthetic import synthetic_movielens
+from recommender.models.biased_mf import BiasedMFRecommender, ridge_rows
 
 
 @pytest.fixture(scope="module")

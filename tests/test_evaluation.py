@@ -12,7 +12,6 @@ import pytest
 import scipy.sparse as sp
 
 from recommender import DEFAULT_ALGORITHM, load_model, train
-from recommender.models.ease import EASERecommender, ease_weights
 from recommender.evaluation import (
     TARGETS,
     ImplicitALSBaseline,
@@ -28,8 +27,9 @@ from recommender.evaluation import (
     strong_generalization_split,
     user_folds,
 )
-from recommender.models.popularity import PopularityRecommender
 from recommender.evaluation.synthetic import synthetic_movielens
+from recommender.models.ease import EASERecommender, ease_weights
+from recommender.models.popularity import PopularityRecommender
 from tests.conftest import two_taste_groups
 
 GROUP_A = set(range(1, 21))

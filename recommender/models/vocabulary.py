@@ -250,7 +250,8 @@ def check_training_ratings(ratings: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"ratings row {row}: rating {values[row]} for movieId {movie_ids[row]} is outside "
+            f"ratings row {row}: rating {ratings['rating'].iloc[row]} for movieId "
+            f"{movie_ids[row]} is outside "
             f"the rating rule ({RATING_RULE})"
         )
     return user_ids, movie_ids, values
@@ -273,8 +274,9 @@ def _id_column(ratings: pd.DataFrame, column: str, low: int) -> np.ndarray:
         raise ValueError(f"ratings has non-numeric values: {error}") from None
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        value = raw[row].item() if isinstance(raw[row], np.generic) else raw[row]
         raise ValueError(
-            f"ratings row {row}: {column} {raw[row]!r} is not an integer from {low} to "
+            f"ratings row {row}: {column} {value!r} is not an integer from {low} to "
             f"{MAX_MOVIE_ID} (ids are stored as int32)"
         )
     return ids
