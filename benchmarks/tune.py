@@ -80,11 +80,8 @@ class FitCache:
             model = self._fits[key][1]
             if not scoring:
                 return model
-            variant = copy.copy(model)
-            for name, value in scoring.items():
-                setattr(variant, name, value)
-            variant._after_load()
-            return variant
+            # Both are read when scoring, so a shallow copy with new values is a new model.
+            return copy.copy(model).set_params(**scoring)
 
         return fit
 
