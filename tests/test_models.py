@@ -289,6 +289,16 @@ def test_profiles_follow_the_one_rating_rule(fitted, profile, message):
             call()
 
 
+def test_the_request_path_check_is_the_rating_rule():
+    from recommender.models.vocabulary import valid_stars
+    from recommender.ratings import valid_ratings
+
+    values = np.array([0.5, 1, 4.5, 5, 0, 0.25, 4.2, 4.75, 5.5, -1, np.nan, np.inf, -np.inf, 1e300])
+    np.testing.assert_array_equal(valid_stars(values), valid_ratings(values))
+    grid = np.round(np.arange(-1, 6.01, 0.05), 2)
+    np.testing.assert_array_equal(valid_stars(grid), valid_ratings(grid))
+
+
 def test_numpy_ids_and_stars_are_accepted(fitted):
     model = fitted["als"]
     profile = {np.int64(1): np.float32(5.0), np.int32(3): 4}
