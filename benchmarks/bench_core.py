@@ -50,7 +50,7 @@ def dataset_folder(size: str, out: Path) -> Path:
         if not folder:
             raise SystemExit("size 'small' needs MOVIELENS_DIR (ml-latest-small)")
         return Path(folder)
-    from recommender.synthetic import synthetic_movielens
+    from recommender.evaluation.synthetic import synthetic_movielens
 
     folder = out / f"synthetic-{size}"
     if not (folder / "ratings.csv").exists():
@@ -139,7 +139,7 @@ def implicit_baseline(model, profiles: list[dict[int, float]]) -> list[float]:
     """implicit's own fold-in, ``recommend(..., recalculate_user=True)``, on the same factors."""
     from implicit.cpu.als import AlternatingLeastSquares
 
-    from recommender.als import confidence
+    from recommender.models.als import confidence
 
     baseline = AlternatingLeastSquares(factors=model.factors, regularization=model.regularization)
     baseline.item_factors = np.asarray(model.item_factors_)

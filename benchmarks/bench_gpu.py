@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.als import ALSRecommender
-from recommender.synthetic import synthetic_movielens
+from recommender.evaluation.synthetic import synthetic_movielens
+from recommender.models.als import ALSRecommender
 
 
 class TimedALS(ALSRecommender):

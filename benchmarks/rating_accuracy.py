@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recommender.biased_mf import BiasedMFRecommender
 from recommender.data import MAX_RATING, MIN_RATING, load_movielens
 from recommender.evaluation import user_folds
+from recommender.models.biased_mf import BiasedMFRecommender
 
 NEW_USER_FOLD_IN = 0.8
 VALIDATION_SHARE = 0.1

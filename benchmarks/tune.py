@@ -37,10 +37,10 @@ import pandas as pd
 
 from recommender.data import load_movielens
 from recommender.evaluation import TARGETS, evaluate
-from recommender.models import ALGORITHMS
+from recommender.models import make
 
 STAGES = ("als", "nmf", "ease", "hybrid", "confirm")
-SCORING_ONLY = {"ease": ("popularity_weight",), "hybrid": ("ease_weight", "popularity_weight")}
+SCORING_ONLY = {"ease": ("popularity_weight",), "hybrid": ("ease_weight",)}
 # ALSRecommender's own defaults: always a candidate, alone and in blends.
 ALS_DEFAULTS = {
     "factors": 64, "regularization": 0.05, "alpha": 1.0, "neutral": None, "iterations": 15
@@ -75,16 +75,13 @@ class FitCache:
             key = (algorithm, json.dumps(learned, sort_keys=True), id(train))
             if key not in self._fits:
                 started = time.perf_counter()
-                self._fits[key] = (train, ALGORITHMS[algorithm](**learned).fit(train))
+                self._fits[key] = (train, make(algorithm, **learned).fit(train))
                 self.fit_seconds.setdefault(key[1], []).append(time.perf_counter() - started)
             model = self._fits[key][1]
             if not scoring:
                 return model
-            variant = copy.copy(model)
-            for name, value in scoring.items():
-                setattr(variant, name, value)
-            variant._after_load()
-            return variant
+            # Both are read when scoring, so a shallow copy with new values is a new model.
+            return copy.copy(model).set_params(**scoring)
 
         return fit
 
@@ -179,15 +176,11 @@ def hybrid_candidates(ease: pd.DataFrame, als: pd.DataFrame, top: int) -> list[d
         for weight, beta in itertools.product((0.4, 0.5, 0.6, 0.7), (0.0, 0.02, 0.03, 0.04)):
             candidates.append({
                 "ease_weight": weight,
-                "ease_regularization": e["regularization"],
-                "low_rating_weight": e["low_rating_weight"],
-                "predict": e["predict"],
-                "popularity_weight": beta,
-                "factors": a["factors"],
-                "als_regularization": a["regularization"],
-                "alpha": a["alpha"],
-                "neutral": a["neutral"],
-                "iterations": a["iterations"],
+                "ease__regularization": e["regularization"],
+                "ease__low_rating_weight": e["low_rating_weight"],
+                "ease__predict": e["predict"],
+                "ease__popularity_weight": beta,
+                **{f"als__{name}": a[name] for name in ALS_DEFAULTS},
             })
     return candidates
 

@@ -1,8 +1,16 @@
 """MovieLens recommender: data loading, models with fold-in for new users, search, posters."""
 
-from recommender.base import ModelFileError, Recommender, UnknownMovieError, UnknownUserError
 from recommender.data import DataError, MovieLens, load_movielens
-from recommender.models import ALGORITHMS, DEFAULT_ALGORITHM, load_model, train
+from recommender.models import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    ModelFileError,
+    Recommender,
+    UnknownMovieError,
+    UnknownUserError,
+    load_model,
+    train,
+)
 
 __all__ = [
     "ALGORITHMS",

@@ -11,9 +11,18 @@ from collections.abc import Sequence
 import pandas as pd
 
 from recommender import evaluation
-from recommender.base import ModelFileError, Recommender, UnknownMovieError
 from recommender.data import DataError, MovieLens, load_movielens
-from recommender.models import ALGORITHMS, DEFAULT_ALGORITHM, load_model, load_or_train
+from recommender.models import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    ModelFileError,
+    Recommender,
+    UnknownMovieError,
+    load_model,
+    load_or_train,
+    make,
+)
+from recommender.ratings import check_rating
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,7 +75,8 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE",
-        help="hyperparameter, repeatable, e.g. --param factors=128 (JSON values)",
+        help="hyperparameter, repeatable, e.g. --param factors=128 (JSON values); a part's "
+        "with its prefix, e.g. --param ease__regularization=300 for the hybrid",
     )
     parser.add_argument("--model", help="use a model saved in this folder instead of training")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -119,16 +129,19 @@ def _filters(args: argparse.Namespace) -> dict:
 
 
 def parse_ratings(text: str) -> dict[int, float]:
-    """ "1=5,3114=4.5" -> {1: 5.0, 3114: 4.5}; a malformed pair names itself."""
+    """ "1=5,3114=4.5" -> {1: 5.0, 3114: 4.5}; a malformed pair names itself, a rating that
+    breaks the rating rule names its movie."""
     ratings = {}
     for pair in filter(None, (p.strip() for p in text.split(","))):
         movie, sep, stars = pair.partition("=")
         try:
             if not sep:
                 raise ValueError
-            ratings[int(movie)] = float(stars)
+            movie_id, value = int(movie), float(stars)
         except ValueError:
             raise ValueError(f"--ratings expects movieId=stars pairs, got {pair!r}") from None
+        movie_id, value = check_rating(movie_id, value)
+        ratings[movie_id] = value
     return ratings
 
 
@@ -136,7 +149,7 @@ def _train(args: argparse.Namespace) -> int:
     data = load_movielens(args.movielens_dir)
     started = time.perf_counter()
     if args.output:
-        model = ALGORITHMS[args.algorithm](**_hyperparameters(args.param))
+        model = make(args.algorithm, **_hyperparameters(args.param))
         folder = model.fit(data.ratings, data.movies).save(args.output)
     else:
         model, _ = _model(args, data)
@@ -144,7 +157,7 @@ def _train(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     summary = {
         "algorithm": model.algorithm,
-        "hyperparameters": model.get_params(),
+        "hyperparameters": model.hyperparameters(),
         "fingerprint": model.fingerprint_,
         "saved_to": str(folder),
         "seconds": round(seconds, 3),

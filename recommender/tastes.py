@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from recommender.base import Recommender
 from recommender.data import genre_list
+from recommender.models import Recommender
 from recommender.ratings import check_rating
 
 if TYPE_CHECKING:

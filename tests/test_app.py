@@ -242,7 +242,7 @@ def test_starter_movies_are_well_known_and_varied(movielens):
 
 
 def test_starter_movies_exist_when_every_mean_rating_is_low():
-    from recommender.synthetic import synthetic_movielens
+    from recommender.evaluation.synthetic import synthetic_movielens
     from ui.movies import build_catalogue, starter_movies
 
     data = synthetic_movielens(20_000, seed=5)

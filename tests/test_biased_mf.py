@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 from recommender import load_model, train
-from recommender.biased_mf import BiasedMFRecommender, ridge_rows
-from recommender.synthetic import synthetic_movielens
+from recommender.evaluation.synthetic import synthetic_movielens
+from recommender.models.biased_mf import BiasedMFRecommender, ridge_rows
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_fit_input_is_plain_star_matrix_and_is_not_changed(synthetic):
     before = ratings.copy()
     model = BiasedMFRecommender(factors=4, iterations=3).fit(ratings)
     pd.testing.assert_frame_equal(ratings, before)
-    assert isinstance(model._user_items(), sp.csr_matrix)
+    assert isinstance(model.vocabulary_.user_items, sp.csr_matrix)
 
 
 def test_real_movielens_factors_beat_biases(movielens):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from recommender.__main__ import parse_ratings
-from recommender.synthetic import synthetic_movielens
+from recommender.evaluation.synthetic import synthetic_movielens
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,7 +82,8 @@ def test_similar_with_filters_prints_a_table(small_dir, tmp_path):
     ("args", "message"),
     [
         (["similar", "--movie", "424242"], "movieId 424242 is not in the model"),
-        (["recommend", "--ratings", "1=9"], "rating for movieId 1 is 9.0"),
+        (["recommend", "--ratings", "1=9"], "movieId 1: rating 9.0 is not between 0.5 and 5"),
+        (["recommend", "--ratings", "1=4.2"], "movieId 1: rating 4.2 is not between 0.5 and 5"),
         (["recommend", "--ratings", "1=5", "--years", "soon"], "--years expects"),
     ],
 )

@@ -12,7 +12,6 @@ import pytest
 import scipy.sparse as sp
 
 from recommender import DEFAULT_ALGORITHM, load_model, train
-from recommender.ease import EASERecommender, ease_weights
 from recommender.evaluation import (
     TARGETS,
     ImplicitALSBaseline,
@@ -28,8 +27,9 @@ from recommender.evaluation import (
     strong_generalization_split,
     user_folds,
 )
-from recommender.popularity import PopularityRecommender
-from recommender.synthetic import synthetic_movielens
+from recommender.evaluation.synthetic import synthetic_movielens
+from recommender.models.ease import EASERecommender, ease_weights
+from recommender.models.popularity import PopularityRecommender
 from tests.conftest import two_taste_groups
 
 GROUP_A = set(range(1, 21))
@@ -126,8 +126,8 @@ class _FixedScores:
     def __init__(self, movie_ids):
         self.movie_ids_ = np.asarray(movie_ids)
 
-    def _scores_new_user(self, movie_idx, ratings):
-        return np.arange(len(self.movie_ids_), dtype=np.float32)
+    def scores(self, profiles):
+        return np.tile(np.arange(len(self.movie_ids_), dtype=np.float32), (len(profiles), 1))
 
 
 def test_ranking_excludes_the_fold_in_and_maps_model_ids_to_the_catalogue():
@@ -216,8 +216,8 @@ def test_ease_leaves_unmodelled_movies_out_and_save_load_round_trips(groups, tmp
     pd.testing.assert_frame_equal(loaded.similar(999, n=6), model.similar(999, n=6))
     batch = sp.csr_matrix(([5.0, 1.0], ([0, 0], [0, 2])), shape=(1, len(model.movie_ids_)))
     assert np.allclose(
-        loaded._scores_new_users(batch)[0], model._scores_new_user(np.array([0, 2]),
-                                                                  np.array([5.0, 1.0]))
+        loaded.batch_scores(batch)[0],
+        model.new_user_scores(np.array([0, 2]), np.array([5.0, 1.0])),
     )
 
 
@@ -237,8 +237,8 @@ def test_implicit_baseline_folds_in_through_recalculate_user(groups):
     model = ImplicitALSBaseline().fit(ratings)
     assert set(model.recommend({1: 5.0, 2: 4.0, 3: 5.0}, n=5)["movieId"]) <= GROUP_A
     rows = sp.csr_matrix(([5.0, 4.0], ([0, 1], [0, 30])), shape=(2, len(model.movie_ids_)))
-    batch = model._scores_new_users(rows)
-    assert np.allclose(batch[0], model._scores_new_user(np.array([0]), np.array([5.0])), atol=1e-4)
+    batch = model.batch_scores(rows)
+    assert np.allclose(batch[0], model.new_user_scores(np.array([0]), np.array([5.0])), atol=1e-4)
 
 
 # --- the whole evaluation ------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def test_contributions_add_up_to_the_models_own_scores(fitted):
     als = fitted["als"]
     idx = np.searchsorted(als.movie_ids_, movie_ids)
     picks = np.searchsorted(als.movie_ids_, [7, 110, 15])
-    scores = als._scores_new_user(idx, stars)[picks]
+    scores = als.new_user_scores(idx, stars)[picks]
     np.testing.assert_allclose(contributions(als, idx, stars, picks).sum(axis=1), scores,
                                rtol=1e-4, atol=1e-6)
 
@@ -100,7 +100,8 @@ def test_contributions_add_up_to_the_models_own_scores(fitted):
     np.testing.assert_allclose(np.clip(baseline + taste, 0.5, 5.0), predicted, atol=1e-4)
 
     ease = fitted["ease"]
-    scores = ease._scores_new_user(idx, stars)[picks] - ease._prior[ease._position[picks]]
+    assert ease.popularity_weight == 0  # no prior: the score is x · B alone
+    scores = ease.new_user_scores(idx, stars)[picks]
     np.testing.assert_allclose(contributions(ease, idx, stars, picks).sum(axis=1), scores,
                                rtol=1e-4, atol=1e-6)
 

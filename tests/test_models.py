@@ -244,3 +244,146 @@ def test_load_or_train_saves_once_and_reloads(groups, tmp_path):
     again = load_or_train(ratings, "als", movies=movies, cache_dir=tmp_path, factors=8)
     assert not isinstance(again.item_factors_, np.memmap)
     pd.testing.assert_frame_equal(again.recommend({1: 5.0}), first.recommend({1: 5.0}))
+
+
+# --- the batch API, the rating rule, the hybrid by composition ----------------------------
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_scores_is_recommend_for_many_users_at_once(fitted, algorithm):
+    model = fitted[algorithm]
+    profiles = [{1: 5.0, 3: 4.5, 102: 1.0}, {}, {999_999: 4.0}, {105: 5.0}]
+    batch = model.scores(profiles)
+    assert batch.shape == (4, len(model.movie_ids_)) and batch.dtype == np.float32
+    for profile, row in zip(profiles, batch, strict=True):
+        picks = model.recommend(profile, n=10)
+        idx = np.searchsorted(model.movie_ids_, picks["movieId"])
+        np.testing.assert_allclose(row[idx], picks["score"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(batch[1], model.n_ratings_)  # empty: popularity
+    np.testing.assert_array_equal(batch[2], model.n_ratings_)  # only unknown movies: the same
+    assert model.scores([]).shape == (0, len(model.movie_ids_))
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        ({1: 4.2}, "movieId 1: rating 4.2"),  # not a half step
+        ({1.7: 5.0}, "movieId 1.7 is not an integer"),  # never truncated to movie 1
+        ({2**70: 4.0}, f"movieId {2**70} is out of range"),  # never an OverflowError
+        ({0: 4.0}, "movieId 0 is out of range"),
+        ({True: 4.0}, "movieId True is not an integer"),
+        ({1: "5"}, "movieId 1: rating '5' is not a number"),
+        ({1: True}, "movieId 1: rating True is not a number"),
+    ],
+)
+def test_profiles_follow_the_one_rating_rule(fitted, profile, message):
+    from recommender.explain import explain
+
+    model = fitted["ease"]
+    for call in (
+        lambda: model.recommend(profile),
+        lambda: model.scores([{2: 4.0}, profile]),
+        lambda: explain(model, profile, 5),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_the_request_path_check_is_the_rating_rule():
+    from recommender.models.vocabulary import valid_stars
+    from recommender.ratings import valid_ratings
+
+    values = np.array([0.5, 1, 4.5, 5, 0, 0.25, 4.2, 4.75, 5.5, -1, np.nan, np.inf, -np.inf, 1e300])
+    np.testing.assert_array_equal(valid_stars(values), valid_ratings(values))
+    grid = np.round(np.arange(-1, 6.01, 0.05), 2)
+    np.testing.assert_array_equal(valid_stars(grid), valid_ratings(grid))
+
+
+def test_numpy_ids_and_stars_are_accepted(fitted):
+    model = fitted["als"]
+    profile = {np.int64(1): np.float32(5.0), np.int32(3): 4}
+    pd.testing.assert_frame_equal(model.recommend(profile), model.recommend({1: 5.0, 3: 4.0}))
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("movieId", [1.5], "movieId 1.5 is not an integer"),
+        ("movieId", [2**31], "movieId 2147483648 is not an integer from 1 to 2147483647"),
+        ("userId", [2**40], "userId 1099511627776 is not an integer from 0"),
+        ("rating", [4.2], r"rating 4.2 for movieId \d+ is outside the rating rule"),
+    ],
+)
+def test_training_ids_must_fit_int32_and_ratings_the_rule(groups, column, values, message):
+    ratings, _ = groups
+    bad = ratings.head(3).astype({column: type(values[0])})
+    bad.loc[1, column] = values[0]
+    with pytest.raises(ValueError, match=f"row 1: {message}"):
+        train(bad, "popularity")
+
+
+def test_hybrid_parts_follow_scikit_learn_conventions():
+    from recommender.models import ALSRecommender, EASERecommender, HybridRecommender
+
+    default = HybridRecommender()
+    params = default.get_params()
+    assert params["ease"] is None and params["als"] is None and params["ease_weight"] == 0.5
+    assert params["ease__regularization"] == 200.0
+    assert params["ease__popularity_weight"] == 0.04
+    assert {k[5:]: v for k, v in params.items() if k.startswith("als__")} == (
+        ALSRecommender().get_params()  # ALS's own defaults, not a copy of them
+    )
+    default.set_params(ease__regularization=300.0, ease_weight=0.7)
+    assert isinstance(default.ease, EASERecommender) and default.ease.regularization == 300.0
+    assert default.ease.popularity_weight == 0.04  # the tuned part, changed where asked
+    assert default.ease_weight == 0.7 and default.als is None
+    with pytest.raises(ValueError, match="no hyperparameter 'factors'"):
+        default.set_params(factors=8)
+    with pytest.raises(ValueError, match="no hyperparameter 'nope'"):
+        default.set_params(ease__nope=1)
+    clone = default.clone()
+    assert clone.ease is not default.ease and clone.get_params(deep=False)["ease_weight"] == 0.7
+    assert clone.ease.get_params() == default.ease.get_params()
+
+
+def test_hybrid_saves_one_folder_with_a_folder_per_part(groups, tmp_path):
+    from recommender.models import ALSRecommender, EASERecommender, HybridRecommender
+
+    ratings, movies = groups
+    model = HybridRecommender(
+        ease=EASERecommender(regularization=20.0), als=ALSRecommender(factors=8), ease_weight=0.6
+    ).fit(ratings, movies)
+    assert model.ease.get_params() == EASERecommender(regularization=20.0).get_params()
+    assert model.ease_.vocabulary_ is model.vocabulary_ is model.als_.vocabulary_
+    folder = model.save(tmp_path / "hybrid")
+    assert (folder / "ease" / "model.json").exists() and (folder / "als" / "model.json").exists()
+    assert not (folder / "ease" / "movie_ids.npy").exists()  # parts share the parent's ids
+    loaded = load_model(folder)
+    assert loaded.hyperparameters() == model.hyperparameters()
+    assert loaded.als_.factors == 8 and loaded.ease_.regularization == 20.0
+    profile = {1: 5.0, 3: 2.0, 102: 1.0}
+    pd.testing.assert_frame_equal(loaded.recommend(profile, n=15), model.recommend(profile, n=15))
+    with pytest.raises(ModelFileError, match="part of a composite model"):
+        load_model(folder / "ease")
+    # Nested names reach the parts through train() as well (they change the tuned EASE part,
+    # whose popularity prior differs from a plain EASERecommender's).
+    trained = train(ratings, "hybrid", ease__regularization=20.0, ease__popularity_weight=0.0,
+                    als__factors=8, ease_weight=0.6)
+    pd.testing.assert_frame_equal(trained.recommend(profile, n=15), model.recommend(profile, n=15))
+
+
+def test_an_outdated_saved_model_is_retrained_with_a_log_line(groups, tmp_path, caplog):
+    ratings, _ = groups
+    first = load_or_train(ratings, "hybrid", cache_dir=tmp_path, als__factors=8)
+    (folder,) = (tmp_path / "models").iterdir()
+    manifest = json.loads((folder / "model.json").read_text())
+    # What the hybrid looked like before it was built from parts: flat hyperparameters.
+    manifest["hyperparameters"] = {"ease_weight": 0.5, "ease_regularization": 200.0}
+    (folder / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="hyperparameters do not fit HybridRecommender"):
+        load_model(folder)
+    with caplog.at_level("WARNING"):
+        again = load_or_train(ratings, "hybrid", cache_dir=tmp_path, als__factors=8)
+    assert "Retraining hybrid" in caplog.text and "hyperparameters do not fit" in caplog.text
+    pd.testing.assert_frame_equal(again.recommend({1: 5.0}), first.recommend({1: 5.0}))
+    assert isinstance(load_model(folder).als_.item_factors_, np.memmap)  # saved over

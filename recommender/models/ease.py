@@ -20,7 +20,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommender.base import Recommender
+from recommender.models.base import Recommender
 
 PREDICT = ("input", "rated", "liked")
 
@@ -116,7 +116,7 @@ class EASERecommender(Recommender):
     """
 
     algorithm = "ease"
-    _state_arrays = Recommender._state_arrays + ("modelled_idx_", "weights_")
+    learned_arrays = ("modelled_idx_", "weights_")
 
     def __init__(
         self,
@@ -172,46 +172,63 @@ class EASERecommender(Recommender):
         self._position = np.full(len(self.movie_ids_), -1, dtype=np.int64)
         self._position[np.asarray(self.modelled_idx_)] = np.arange(len(self.modelled_idx_))
         share = np.asarray(self.n_ratings_, dtype=np.float32) / max(len(self.user_ids_), 1)
-        self._prior = (self.popularity_weight * share)[np.asarray(self.modelled_idx_)]
+        self._share = share[np.asarray(self.modelled_idx_)]
+
+    def is_modelled(self, movie_idx: np.ndarray) -> np.ndarray:
+        """Which of these movies B models (the others are never recommended nor used)."""
+        return self._position[movie_idx] >= 0
+
+    def _prior(self) -> np.ndarray:
+        # From the hyperparameter at call time, so set_params on a fitted model takes effect.
+        return self.popularity_weight * self._share
 
     def _input_row(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Rows of B and entries of x for the modelled movies of a profile."""
         pos = self._position[movie_idx]
         keep = pos >= 0
         weights = feedback_weights(ratings[keep], self.like_threshold, self.low_rating_weight)
-        return pos[keep], weights
+        return pos[keep], weights, keep
 
-    def _scores_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        pos, weights = self._input_row(np.asarray(movie_idx), np.asarray(ratings))
+    def new_user_scores(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray:
+        pos, weights, _ = self._input_row(np.asarray(movie_idx), np.asarray(stars))
         if not len(pos):
-            return self._popularity_scores()
+            return self.popularity_scores()
         scores = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
-        scores[self.modelled_idx_] = weights @ np.asarray(self.weights_[pos]) + self._prior
+        scores[self.modelled_idx_] = weights @ np.asarray(self.weights_[pos]) + self._prior()
         return scores
 
-    def _scores_new_users(self, user_items: sp.csr_matrix) -> np.ndarray:
+    def batch_scores(self, user_items: sp.csr_matrix) -> np.ndarray:
         """Scores for a batch of new users (rows of stars over all movies), one matrix product."""
         x = user_items[:, self.modelled_idx_].tocsr()
         x.data = feedback_weights(x.data, self.like_threshold, self.low_rating_weight)
         scores = np.full(user_items.shape, -np.inf, dtype=np.float32)
-        scores[:, self.modelled_idx_] = x @ self.weights_ + self._prior
+        scores[:, self.modelled_idx_] = x @ self.weights_ + self._prior()
         empty = np.diff(x.indptr) == 0
         if empty.any():
-            scores[empty] = self._popularity_scores()
+            scores[empty] = self.popularity_scores()
         return scores
 
-    def _similarity_scores(self, movie_idx: int) -> np.ndarray:
+    def similarity_scores(self, movie_idx: int) -> np.ndarray:
         scores = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
         pos = self._position[movie_idx]
         if pos >= 0:
             # Column j of B: how strongly each movie predicts j (Steck's item-item weights).
             scores[self.modelled_idx_] = self.weights_[:, pos]
         else:
-            scores[self.modelled_idx_] = self._co_rating_cosine(movie_idx)[self.modelled_idx_]
+            cosine = self.vocabulary_.co_rating_cosine(movie_idx)
+            scores[self.modelled_idx_] = cosine[self.modelled_idx_]
         return scores
 
-    def _co_rating_cosine(self, movie_idx: int) -> np.ndarray:
-        user_items = self._user_items()
-        raters = user_items[:, [movie_idx]].nonzero()[0]
-        co_counts = np.bincount(user_items[raters].indices, minlength=len(self.movie_ids_))
-        norms = np.sqrt(self.n_ratings_.astype(np.float64) * max(len(raters), 1))
-        return (co_counts / np.maximum(norms, 1.0)).astype(np.float32)
+    def contributions(
+        self, movie_idx: np.ndarray, stars: np.ndarray, pick_idx: np.ndarray
+    ) -> np.ndarray:
+        """x_j B_ji (Steck 2019): a pick's row sums to its score less the popularity prior;
+        movies outside the modelled set contribute nothing."""
+        out = np.zeros((len(pick_idx), len(movie_idx)))
+        rated_pos, x, rated_ok = self._input_row(np.asarray(movie_idx), np.asarray(stars))
+        pick_pos = self._position[pick_idx]
+        pick_ok = pick_pos >= 0
+        if rated_ok.any() and pick_ok.any():
+            weights = np.asarray(self.weights_)[np.ix_(rated_pos, pick_pos[pick_ok])]
+            out[np.ix_(pick_ok, rated_ok)] = (weights * x[:, None]).T
+        return out

@@ -23,8 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommender.base import Recommender, UnknownUserError, matvec
-from recommender.data import MAX_RATING, MIN_RATING
+from recommender.models.base import Recommender, matvec
+from recommender.ratings import MAX_RATING, MIN_RATING
 
 # Rows of the batched dual solve are padded to a common length; this caps one batch's
 # gathered features (elements, float64) so memory stays in the tens of megabytes.
@@ -104,7 +104,7 @@ class BiasedMFRecommender(Recommender):
     """
 
     algorithm = "biased-mf"
-    _state_arrays = Recommender._state_arrays + (
+    learned_arrays = (
         "global_mean_",
         "user_biases_",
         "item_biases_",
@@ -188,21 +188,33 @@ class BiasedMFRecommender(Recommender):
 
     # --- fold-in and predictions ------------------------------------------------------
 
-    def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[float, np.ndarray]:
-        """(b_u, p_u) of a new user: the training user step against the fixed movies."""
+    def _fold_in_problem(
+        self, movie_idx: np.ndarray, ratings: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """The training user step for one user: features z = (1, q_i) of the rated movies,
+        targets t = r − μ − b_i and the diagonal penalty (1 × (factors + 1))."""
         movie_idx = np.asarray(movie_idx, dtype=np.int64)
         targets = np.asarray(ratings, np.float64) - self._mean - self.item_biases_[movie_idx]
-        penalty = self._penalty(np.array([len(movie_idx)]))
+        return self._movie_features[movie_idx], targets, self._penalty(np.array([len(movie_idx)]))
+
+    def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[float, np.ndarray]:
+        """(b_u, p_u) of a new user: the training user step against the fixed movies."""
+        features, targets, penalty = self._fold_in_problem(movie_idx, ratings)
         # No threadpool_limits here: it costs 0.3 ms a call, and one small solve stays on
         # one thread anyway.
-        x = ridge_rows(
-            np.array([0, len(movie_idx)]),
-            np.arange(len(movie_idx)),
-            targets,
-            self._movie_features[movie_idx],
-            penalty,
-        )[0]
+        rows = np.array([0, len(targets)])
+        x = ridge_rows(rows, np.arange(len(targets)), targets, features, penalty)[0]
         return float(x[0]), x[1:].astype(np.float32)
+
+    def contributions(
+        self, movie_idx: np.ndarray, stars: np.ndarray, pick_idx: np.ndarray
+    ) -> np.ndarray:
+        """q_iᵀ [W z_j]_q t_j with W = (ZᵀZ + Λ)⁻¹, the fold-in's ridge step: a pick's row sums
+        to its predicted stars less μ + b_u + b_i (the part that differs between picks)."""
+        z, t, penalty = self._fold_in_problem(movie_idx, stars)
+        w_zt = np.linalg.solve(z.T @ z + np.diag(penalty[0]), z.T)
+        # Row 0 of W Zᵀ builds b_u; rows 1.. build p_u.
+        return (self._movie_features[pick_idx, 1:] @ w_zt[1:]) * t[None, :]
 
     def _stars(self, bias: float, factors: np.ndarray) -> np.ndarray:
         """Unclipped μ + b_u + b_i + p_u·q_i for every movie."""
@@ -218,7 +230,7 @@ class BiasedMFRecommender(Recommender):
         ratings is b_i = 0, q_i = 0. Those ids are listed in ``attrs["unknown_movie_ids"]``, as
         are unknown ids in ``ratings`` (which are ignored). An empty profile gets μ + b_i.
         """
-        movie_idx, values, unknown_rated = self._profile(ratings)
+        movie_idx, values, unknown_rated = self.vocabulary_.profile(ratings)
         bias, factors = self.user_vector(movie_idx, values)
         result = self._predictions(bias, factors, movie_ids)
         result.attrs["unknown_movie_ids"] = unknown_rated + result.attrs["unknown_movie_ids"]
@@ -226,9 +238,7 @@ class BiasedMFRecommender(Recommender):
 
     def predict_ratings_for_user(self, user_id: int, movie_ids: Iterable[int]) -> pd.Series:
         """Predicted stars of ``movie_ids`` for a user of the training data (as above)."""
-        user_idx = np.searchsorted(self.user_ids_, user_id)
-        if user_idx >= len(self.user_ids_) or self.user_ids_[user_idx] != user_id:
-            raise UnknownUserError(user_id)
+        user_idx = self.vocabulary_.user_index(user_id)
         return self._predictions(
             float(self.user_biases_[user_idx]), self.user_factors_[user_idx], movie_ids
         )
@@ -262,13 +272,13 @@ class BiasedMFRecommender(Recommender):
         """
         return super().recommend(ratings, n, **filters)
 
-    def _scores_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        bias, factors = self.user_vector(movie_idx, ratings)
+    def new_user_scores(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray:
+        bias, factors = self.user_vector(movie_idx, stars)
         return self._ranking(self._stars(bias, factors), movie_idx)
 
-    def _scores_known_user(self, user_idx: int) -> np.ndarray:
+    def known_user_scores(self, user_idx: int) -> np.ndarray:
         stars = self._stars(float(self.user_biases_[user_idx]), self.user_factors_[user_idx])
-        return self._ranking(stars, self._user_history(user_idx)[0])
+        return self._ranking(stars, self.vocabulary_.history(user_idx)[0])
 
     def _ranking(self, stars: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         if not self.affinity_weight or not len(movie_idx):
@@ -283,7 +293,7 @@ class BiasedMFRecommender(Recommender):
     def _co_rating_counts(self, movie_idx: np.ndarray) -> np.ndarray:
         """For every movie, how many of the user's movies its raters rated, summed over raters."""
         if self._rated is None:
-            rated = self._user_items()
+            rated = self.vocabulary_.user_items
             rated = sp.csr_matrix(
                 (np.ones(rated.nnz, dtype=np.float32), rated.indices, rated.indptr),
                 shape=rated.shape,
@@ -294,5 +304,5 @@ class BiasedMFRecommender(Recommender):
         overlap = self._rated @ chosen
         return np.asarray(self._rated.T @ overlap, dtype=np.float64)
 
-    def _item_vectors(self) -> np.ndarray:
+    def item_vectors(self) -> np.ndarray:
         return self.item_factors_

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommender.base import FactorRecommender
+from recommender.models.base import FactorRecommender
 
 
 class NMFRecommender(FactorRecommender):
@@ -83,3 +83,25 @@ class NMFRecommender(FactorRecommender):
                 **self._solver_params(),
             )
         return w[0].astype(np.float32)
+
+    def contributions(
+        self, movie_idx: np.ndarray, stars: np.ndarray, pick_idx: np.ndarray
+    ) -> np.ndarray:
+        """h_{i,A}ᵀ (H_A H_Aᵀ)⁻¹ h_{j,A} x_j on the active set A of the NNLS fold-in.
+
+        Without penalties the fold-in's non-zero factors solve the unconstrained least squares
+        on A, so a pick's row sums to its score; when a penalty breaks that identity the
+        similarity rule of the base class is used instead.
+        """
+        w = self.user_vector(movie_idx, stars).astype(np.float64)
+        active = w > 0
+        if not active.any():
+            return np.zeros((len(pick_idx), len(movie_idx)))
+        h = np.asarray(self.item_factors_, dtype=np.float64)[:, active]  # Hᵀ restricted to A
+        solved = np.linalg.solve(h.T @ h, h[movie_idx].T)
+        matrix = (h[pick_idx] @ solved) * np.asarray(stars, np.float64)[None, :]
+        scores = h[pick_idx] @ w[active]
+        tolerance = 1e-4 * max(abs(scores).max(), 1)
+        if np.allclose(matrix.sum(axis=1), scores, rtol=1e-3, atol=tolerance):
+            return matrix
+        return super().contributions(movie_idx, stars, pick_idx)

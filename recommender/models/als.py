@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recommender.base import FactorRecommender
+from recommender.models.base import FactorRecommender
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +91,31 @@ class ALSRecommender(FactorRecommender):
         items = np.asarray(self.item_factors_, dtype=np.float64)
         self._gram = items.T @ items + self.regularization * np.eye(items.shape[1])
 
+    def _fold_in_system(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[np.ndarray, ...]:
+        """The fold-in's normal equations: A = YᵀY + λI + Σ (|cᵢ| − 1) yᵢyᵢᵀ over the rated
+        movies, their factors Y_rated and the weights of the right-hand side (cᵢ where > 0)."""
+        c = confidence(ratings, self.alpha, self.neutral).astype(np.float64)
+        y = np.asarray(self.item_factors_[movie_idx], dtype=np.float64)
+        a = self._gram + (y.T * (np.abs(c) - 1.0)) @ y
+        return a, y, np.where(c > 0, c, 0.0)
+
     def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """Factors of a new user, from the same least-squares step as training.
 
         Minimises Σᵢ cᵢ (pᵢ − x·yᵢ)² over all items (cᵢ = 1, pᵢ = 0 for unrated ones) plus
         λ‖x‖²: (YᵀY + λI + Σ (|cᵢ| − 1) yᵢyᵢᵀ) x = Σ_{cᵢ>0} cᵢ yᵢ, as in implicit's solver.
         """
-        c = confidence(ratings, self.alpha, self.neutral).astype(np.float64)
-        y = np.asarray(self.item_factors_[movie_idx], dtype=np.float64)
-        a = self._gram + (y.T * (np.abs(c) - 1.0)) @ y
-        b = y.T @ np.where(c > 0, c, 0.0)
-        return np.linalg.solve(a, b).astype(np.float32)
+        a, y, weights = self._fold_in_system(movie_idx, ratings)
+        return np.linalg.solve(a, y.T @ weights).astype(np.float32)
+
+    def contributions(
+        self, movie_idx: np.ndarray, stars: np.ndarray, pick_idx: np.ndarray
+    ) -> np.ndarray:
+        """Hu et al. (2008) §5: s_ij c_j with s = Y_picks A⁻¹ Y_ratedᵀ (A of ``user_vector``),
+        so a pick's row sums to its score."""
+        a, y, weights = self._fold_in_system(movie_idx, stars)
+        s = np.asarray(self.item_factors_[pick_idx], dtype=np.float64) @ np.linalg.solve(a, y.T)
+        return s * weights[None, :]
 
 
 def _gpu_available() -> bool:

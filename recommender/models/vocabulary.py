@@ -1,0 +1,319 @@
+"""The id vocabulary of one training set, shared by every model fitted on it.
+
+Raw MovieLens ids (``movieId``, ``userId``) cross every public boundary; row numbers
+(``*_idx``) stay inside. A :class:`Vocabulary` maps one to the other and carries what every
+family needs besides its own learned state: rating counts, movie metadata for the filters and
+the users × movies matrix of stars. A composite model (the hybrid) builds it once and hands the
+same object to each of its parts.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommender.data import genre_list, ratings_fingerprint
+from recommender.ratings import (
+    MAX_MOVIE_ID,
+    MAX_RATING,
+    MIN_RATING,
+    RATING_RULE,
+    RATING_STEP,
+    check_rating,
+    check_ratings,
+    valid_ratings,
+)
+
+
+class UnknownMovieError(KeyError):
+    """A movieId the model has never seen (no ratings in its training data)."""
+
+    def __init__(self, movie_id: int):
+        super().__init__(movie_id)
+        self.movie_id = movie_id
+
+    def __str__(self) -> str:
+        return f"movieId {self.movie_id} is not in the model's training data"
+
+
+class UnknownUserError(KeyError):
+    """A userId that is not in the model's training data."""
+
+    def __init__(self, user_id: int):
+        super().__init__(user_id)
+        self.user_id = user_id
+
+    def __str__(self) -> str:
+        return f"userId {self.user_id} is not in the model's training data"
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    """Sorted movie and user ids (int32), per-movie counts and metadata, the rating matrix.
+
+    ``user_items_indptr/indices/data`` are the CSR arrays of the users × movies star matrix
+    (kept as plain arrays so a saved model can memory-map them); ``user_items`` builds the
+    matrix on first use.
+    """
+
+    movie_ids: np.ndarray
+    user_ids: np.ndarray
+    n_ratings: np.ndarray
+    mean_rating: np.ndarray
+    years: np.ndarray
+    genre_bits: np.ndarray
+    user_items_indptr: np.ndarray
+    user_items_indices: np.ndarray
+    user_items_data: np.ndarray
+    genres: list[str]
+    fingerprint: str
+
+    # Names in a saved model's folder (unchanged since format 1).
+    ARRAYS: ClassVar[tuple[str, ...]] = (
+        "movie_ids_",
+        "user_ids_",
+        "n_ratings_",
+        "mean_rating_",
+        "years_",
+        "genre_bits_",
+        "user_items_indptr_",
+        "user_items_indices_",
+        "user_items_data_",
+    )
+
+    @classmethod
+    def from_ratings(cls, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> Vocabulary:
+        """Check ``ratings`` (userId, movieId, rating) and index them; ``movies`` adds metadata."""
+        user_ids, movie_ids, values = check_training_ratings(ratings)
+        unique_movies, movie_idx = vocabulary(movie_ids)
+        unique_users, user_idx = vocabulary(user_ids)
+        shape = (len(unique_users), len(unique_movies))
+        user_items = sp.csr_matrix((values, (user_idx, movie_idx)), shape=shape, dtype=np.float32)
+        if user_items.nnz != len(values):  # the conversion summed repeated (user, movie) pairs
+            _raise_on_duplicates(user_ids, movie_ids)
+        user_items.sort_indices()
+        n_ratings = np.bincount(movie_idx, minlength=shape[1]).astype(np.int32)
+        sums = np.bincount(movie_idx, weights=values, minlength=shape[1])
+        genres, years, genre_bits = _movie_metadata(unique_movies, movies)
+        return cls(
+            movie_ids=unique_movies,
+            user_ids=unique_users,
+            n_ratings=n_ratings,
+            mean_rating=(sums / np.maximum(n_ratings, 1)).astype(np.float32),
+            years=years,
+            genre_bits=genre_bits,
+            user_items_indptr=user_items.indptr.astype(np.int64),
+            user_items_indices=user_items.indices.astype(np.int32),
+            user_items_data=user_items.data.astype(np.float32),
+            genres=genres,
+            fingerprint=ratings_fingerprint(
+                pd.DataFrame({"userId": user_ids, "movieId": movie_ids, "rating": values})
+            ),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: Mapping[str, np.ndarray], genres: list[str], fingerprint: str
+    ) -> Vocabulary:
+        """The inverse of :meth:`arrays` (what ``load_model`` read from a folder)."""
+        return cls(
+            **{name.rstrip("_"): arrays[name] for name in cls.ARRAYS},
+            genres=list(genres),
+            fingerprint=fingerprint,
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays a saved model stores, by their names in the folder."""
+        return {name: getattr(self, name.rstrip("_")) for name in self.ARRAYS}
+
+    @functools.cached_property
+    def user_items(self) -> sp.csr_matrix:
+        """The users × movies star matrix (built on first use, then shared)."""
+        shape = (len(self.user_ids), len(self.movie_ids))
+        return sp.csr_matrix(
+            (self.user_items_data, self.user_items_indices, self.user_items_indptr), shape=shape
+        )
+
+    # --- ids <-> rows -------------------------------------------------------------------
+
+    def positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row of each movieId (meaningless where unknown) and which ones are known."""
+        pos = np.searchsorted(self.movie_ids, ids).clip(0, max(len(self.movie_ids) - 1, 0))
+        known = self.movie_ids[pos] == ids if len(self.movie_ids) else np.zeros(len(ids), bool)
+        return pos, known
+
+    def movie_index(self, movie_id: int) -> int:
+        """Row of ``movie_id``; :class:`UnknownMovieError` when the model never saw it."""
+        idx = int(np.searchsorted(self.movie_ids, movie_id))
+        if idx >= len(self.movie_ids) or self.movie_ids[idx] != movie_id:
+            raise UnknownMovieError(movie_id)
+        return idx
+
+    def user_index(self, user_id: int) -> int:
+        """Row of ``user_id``; :class:`UnknownUserError` when it is not in the training data."""
+        idx = int(np.searchsorted(self.user_ids, user_id))
+        if idx >= len(self.user_ids) or self.user_ids[idx] != user_id:
+            raise UnknownUserError(user_id)
+        return idx
+
+    def history(self, user_idx: int) -> tuple[np.ndarray, np.ndarray]:
+        """(movie rows, stars) of a training user, by row."""
+        start, end = self.user_items_indptr[user_idx], self.user_items_indptr[user_idx + 1]
+        return self.user_items_indices[start:end], self.user_items_data[start:end]
+
+    def profile(self, ratings: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """Check a new user's ratings (the one rule of :mod:`recommender.ratings`).
+
+        Returns the known movies' rows (int32), their stars (float32) and the unknown movieIds.
+        """
+        ids, values = profile_arrays(ratings)
+        pos, known = self.positions(ids)
+        return pos[known].astype(np.int32), values[known].astype(np.float32), ids[~known].tolist()
+
+    def co_rating_cosine(self, movie_idx: int) -> np.ndarray:
+        """For every movie, co-raters / √(n × n'): "people who rated X also rated Y"."""
+        user_items = self.user_items
+        raters = user_items[:, [movie_idx]].nonzero()[0]
+        co_counts = np.bincount(user_items[raters].indices, minlength=len(self.movie_ids))
+        norms = np.sqrt(self.n_ratings.astype(np.float64) * max(len(raters), 1))
+        return co_counts / np.maximum(norms, 1.0)
+
+
+def vocabulary(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ids (int32) and each input's row number in them.
+
+    MovieLens ids are small positive integers, so a lookup table does in O(n) what
+    ``np.unique`` does by sorting (2 s of a 10M-rating fit); other ids fall back to sorting.
+    Callers have checked that every id fits int32.
+    """
+    if len(ids) and ids.min() >= 0 and ids.max() < 4 * len(ids) + 1_000_000:
+        present = np.bincount(ids) > 0
+        unique = np.flatnonzero(present)
+        lookup = np.cumsum(present, dtype=np.int64) - 1
+        return unique.astype(np.int32), lookup[ids].astype(np.int32)
+    unique, index = np.unique(ids, return_inverse=True)
+    return unique.astype(np.int32), index.astype(np.int32)
+
+
+_NUMBERS = (int, float, np.float32, np.float64)
+
+
+def profile_arrays(ratings: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """movieIds (int64) and stars (float64) of a profile, checked by the one rating rule.
+
+    Vectorised for the common case (int keys, float values); anything else goes through
+    :func:`recommender.ratings.check_ratings`, which names the offending movie.
+    """
+    if not isinstance(ratings, Mapping):
+        raise TypeError(f"ratings must be a mapping movieId -> rating, got {type(ratings)}")
+    if not (
+        all(type(k) is int for k in ratings) and all(type(v) in _NUMBERS for v in ratings.values())
+    ):
+        ratings = check_ratings(ratings)
+    try:
+        ids = np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings))
+    except OverflowError:  # an int beyond int64: the rule names it
+        ratings = check_ratings(ratings)
+        ids = np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings))
+    values = np.fromiter(ratings.values(), dtype=np.float64, count=len(ratings))
+    ok = valid_stars(values) & (ids >= 1) & (ids <= MAX_MOVIE_ID)
+    if not ok.all():
+        movie = list(ratings)[int(np.argmin(ok))]
+        check_rating(movie, ratings[movie])  # raises, naming the movie
+    return ids, values
+
+
+def valid_stars(values: np.ndarray) -> np.ndarray:
+    """:func:`recommender.ratings.valid_ratings` for the request path: the same rule without
+    its ``np.errstate`` (``rint`` warns on nothing), which costs more than the check itself."""
+    steps = values / RATING_STEP
+    return (steps == np.rint(steps)) & (values >= MIN_RATING) & (values <= MAX_RATING)
+
+
+def check_training_ratings(ratings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """userIds, movieIds (int64) and stars (float32) of training ratings, or a clear error.
+
+    Ratings follow the one rule; ids must be integers that fit int32 (movieIds from 1, userIds
+    from 0), because the library stores them as int32 and must never wrap them.
+    """
+    if not isinstance(ratings, pd.DataFrame):
+        raise TypeError(f"ratings must be a DataFrame, got {type(ratings).__name__}")
+    missing = [c for c in ("userId", "movieId", "rating") if c not in ratings]
+    if missing:
+        raise ValueError(f"ratings is missing column(s) {', '.join(missing)}")
+    if ratings.empty:
+        raise ValueError("ratings is empty; a model needs at least one rating")
+    user_ids = _id_column(ratings, "userId", low=0)
+    movie_ids = _id_column(ratings, "movieId", low=1)
+    try:
+        values = ratings["rating"].to_numpy(dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"ratings has non-numeric values: {error}") from None
+    bad = ~valid_ratings(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"ratings row {row}: rating {ratings['rating'].iloc[row]} for movieId "
+            f"{movie_ids[row]} is outside "
+            f"the rating rule ({RATING_RULE})"
+        )
+    return user_ids, movie_ids, values
+
+
+def _id_column(ratings: pd.DataFrame, column: str, low: int) -> np.ndarray:
+    try:
+        raw = ratings[column].to_numpy()
+        ids = raw.astype(np.int64) if raw.dtype.kind in "iub" else None
+        if ids is None:
+            as_float = raw.astype(np.float64)
+            whole = np.isfinite(as_float) & (as_float == np.floor(as_float))
+            bad = ~whole | (as_float < low) | (as_float > MAX_MOVIE_ID)
+            ids = np.where(bad, low, as_float).astype(np.int64)
+        else:
+            bad = (ids < low) | (ids > MAX_MOVIE_ID)
+            if raw.dtype.kind == "u" and raw.dtype.itemsize == 8:
+                bad |= raw > MAX_MOVIE_ID  # beyond int64: the cast wrapped
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"ratings has non-numeric values: {error}") from None
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = raw[row].item() if isinstance(raw[row], np.generic) else raw[row]
+        raise ValueError(
+            f"ratings row {row}: {column} {value!r} is not an integer from {low} to "
+            f"{MAX_MOVIE_ID} (ids are stored as int32)"
+        )
+    return ids
+
+
+def _raise_on_duplicates(user_ids: np.ndarray, movie_ids: np.ndarray) -> None:
+    duplicated = pd.Series(user_ids << 32 | movie_ids).duplicated().to_numpy()
+    row = int(np.flatnonzero(duplicated)[0])
+    raise ValueError(
+        f"ratings row {row}: duplicated (userId, movieId) = ({user_ids[row]}, {movie_ids[row]})"
+    )
+
+
+def _movie_metadata(
+    movie_ids: np.ndarray, movies: pd.DataFrame | None
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Genre names (at most 63), release years and genre bit masks, in ``movie_ids`` order."""
+    genres: list[str] = []
+    years = np.zeros(len(movie_ids), dtype=np.int16)
+    genre_bits = np.zeros(len(movie_ids), dtype=np.int64)
+    if movies is None:
+        return genres, years, genre_bits
+    info = movies.drop_duplicates("movieId").set_index("movieId").reindex(movie_ids)
+    if "year" in info:
+        years = info["year"].fillna(0).to_numpy(dtype=np.int16)
+    if "genres" in info:
+        lists = [genre_list(g) if isinstance(g, str) else [] for g in info["genres"]]
+        genres = sorted({g for names in lists for g in names})[:63]
+        bit = {g: 1 << i for i, g in enumerate(genres)}
+        genre_bits = np.array([sum(bit.get(g, 0) for g in names) for names in lists], np.int64)
+    return genres, years, genre_bits
