@@ -2,9 +2,9 @@
 
     python -m benchmarks.bench_binary_copy [--ratings 32000000] [--repeat 5] [--out DIR]
 
-Synthetic MovieLens-shaped ratings (recommender.synthetic, fixed seed) are written as a binary
-copy once; then, with the files in the page cache (as on a restart), the copy is opened the
-trusted way (every file's SHA-256 checked against the manifest, then memory-mapped) and, for
+Synthetic MovieLens-shaped ratings (recommender.evaluation.synthetic, fixed seed) are written
+as a binary copy once; then, with the files in the page cache (as on a restart), the copy is
+opened the trusted way (every file's SHA-256 checked against the manifest, then memory-mapped) and, for
 comparison, only memory-mapped. The per-movie totals (computed once, when the CSV is parsed)
 are timed too. Prints a table and JSON (medians of ``--repeat`` runs in one process); writes
 ``binary-copy.json``.
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    from recommender.synthetic import synthetic_movielens
+    from recommender.evaluation.synthetic import synthetic_movielens
 
     ratings = synthetic_movielens(args.ratings, seed=0).ratings
     with tempfile.TemporaryDirectory() as cache:

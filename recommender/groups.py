@@ -1,6 +1,6 @@
 """Movie night: picks for a group of people, from any model.
 
-Each member is folded in once (a members × movies score matrix, :func:`_member_scores`); an
+Each member is folded in once (a members × movies score matrix, ``model.scores``); an
 aggregation rule then turns that matrix into one list (Masthoff, "Group Recommender Systems",
 Recommender Systems Handbook; Baltrunas, Makcinskas & Ricci, RecSys 2010):
 
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recommender.base import Recommender
+from recommender.models import Recommender
 from recommender.ratings import check_ratings
 
 MISERY_SHARE = 0.2  # average without misery: a movie outside a member's top 20 % is a misery
@@ -157,7 +157,7 @@ RULE_NOTES = {
     "borda": "everyone ranks the movies; a movie scores one point per movie ranked below it",
     "fair": "every member gets some of their own favourites",
 }
-# Measured in docs/groups.md (group_evaluation.choose_rule): the best worst-member NDCG@10
+# Measured in docs/groups.md (evaluation.groups.choose_rule): the best worst-member NDCG@10
 # averaged over every group kind and size; it also has the best mean NDCG@10 in every cell.
 DEFAULT_RULE = "average"
 
@@ -179,20 +179,6 @@ def _check_rule(rule: str, n: int) -> None:
 
 
 # --- picks for a group ----------------------------------------------------------------------
-
-
-def _member_scores(model: Recommender, profiles: Sequence[Mapping[int, float]]) -> np.ndarray:
-    """members × ``model.movie_ids_`` scores (float32, −inf: never recommended); one fold-in
-    per member. A member without known ratings gets popularity scores, as ``recommend`` does."""
-    if hasattr(model, "scores"):
-        return np.asarray(model.scores(profiles), dtype=np.float32)
-    out = np.empty((len(profiles), len(model.movie_ids_)), dtype=np.float32)
-    for row, ratings in enumerate(profiles):
-        movie_idx, stars, _ = model._profile(ratings)
-        out[row] = model._scores_new_user(movie_idx, stars) if len(movie_idx) else (
-            model._popularity_scores()
-        )
-    return out
 
 
 def _check_members(members: Mapping[str, Mapping[int, float]]) -> dict[str, dict[int, float]]:
@@ -233,11 +219,11 @@ def recommend_group(
     _check_rule(rule, n)
     members = _check_members(members)
     profiles = list(members.values())
-    scores = _member_scores(model, profiles).astype(np.float64)
+    scores = model.scores(profiles).astype(np.float64)
     rated = np.array(sorted({m for p in profiles for m in p}), dtype=np.int64)
-    pos, known = model._positions(rated)
+    pos, known = model.vocabulary_.positions(rated)
     scores[:, pos[known]] = -np.inf
-    mask = model._filter_mask(filters)
+    mask = model.filter_mask(filters)
     if mask is not None:
         scores[:, ~mask] = -np.inf
     picks = group_ranking(scores, n, rule)
@@ -277,12 +263,12 @@ def reasons(
     liked = {name: {m: r for m, r in p.items() if r >= LIKED} for name, p in members.items()}
     out = []
     for pick in picks:
-        pick_idx = model._movie_index(int(pick))
-        similarity = np.asarray(model._similarity_scores(pick_idx), dtype=np.float64)
+        pick_idx = model.vocabulary_.movie_index(int(pick))
+        similarity = np.asarray(model.similarity_scores(pick_idx), dtype=np.float64)
         best: dict[int, list[tuple[str, float, float]]] = {}
         for name, ratings in liked.items():
             ids = np.array(list(ratings), dtype=np.int64)
-            pos, known = model._positions(ids)
+            pos, known = model.vocabulary_.positions(ids)
             if not known.any():
                 continue
             values = np.where(np.isfinite(similarity[pos[known]]), similarity[pos[known]], 0.0)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from recommender import ALGORITHMS, train
-from recommender.group_evaluation import (
+from recommender.evaluation.groups import (
     INDIVIDUAL,
     choose_rule,
     evaluate_groups,
@@ -22,6 +22,7 @@ from recommender.group_evaluation import (
     similar_groups,
     taste_similarity,
 )
+from recommender.evaluation.synthetic import synthetic_movielens
 from recommender.groups import (
     DEFAULT_RULE,
     RULES,
@@ -32,7 +33,6 @@ from recommender.groups import (
     recommend_group,
     standardised,
 )
-from recommender.synthetic import synthetic_movielens
 from tests.conftest import two_taste_groups
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -200,13 +200,13 @@ def test_reasons_name_the_people(models):
 def test_one_fold_in_per_member(models, monkeypatch):
     model = models["hybrid"]
     calls = []
-    original = type(model)._scores_new_user
+    original = type(model).new_user_scores
 
     def counted(self, movie_idx, ratings):
         calls.append(len(movie_idx))
         return original(self, movie_idx, ratings)
 
-    monkeypatch.setattr(type(model), "_scores_new_user", counted)
+    monkeypatch.setattr(type(model), "new_user_scores", counted)
     recommend_group(model, {"Ana": ANA, "Ben": BEN, "Cy": {5: 3.0}}, n=10)
     assert calls == [3, 3, 1]
 

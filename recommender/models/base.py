@@ -299,7 +299,7 @@ class Recommender:
             self._normalised = cached
         return cached
 
-    def _filter_mask(self, filters: Mapping[str, Any]) -> np.ndarray | None:
+    def filter_mask(self, filters: Mapping[str, Any]) -> np.ndarray | None:
         """Movies allowed by the filters, or None when there are no filters."""
         allowed = set(filters) - {"genres", "years", "min_ratings", "exclude"}
         if allowed:
@@ -336,7 +336,7 @@ class Recommender:
             raise ValueError(f"n must be >= 0, got {n}")
         scores = np.array(scores, dtype=np.float32)  # a copy: callers may share theirs
         scores[seen] = -np.inf
-        mask = self._filter_mask(filters)
+        mask = self.filter_mask(filters)
         if mask is not None:
             scores[~mask] = -np.inf
         n = min(n, len(scores))

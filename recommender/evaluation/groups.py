@@ -1,4 +1,4 @@
-"""Offline comparison of the group rules (``python -m recommender.group_evaluation``).
+"""Offline comparison of the group rules (``python -m recommender.evaluation.groups``).
 
 The protocol follows Baltrunas, Makcinskas & Ricci (RecSys 2010): groups are built from
 held-out users, the group gets one list, and each member judges it against their *own*
@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.evaluation import mean_ci, ndcg_at_k, onboarding_split, user_folds
-from recommender.groups import RULES, _member_scores, group_ranking
+from recommender.evaluation.metrics import mean_ci, ndcg_at_k
+from recommender.evaluation.protocols import onboarding_split, user_folds
+from recommender.groups import RULES, group_ranking
 
 SIZES = (2, 4, 6)
 KINDS = ("random", "similar")
@@ -157,7 +158,7 @@ def evaluate_groups(
         if not np.array_equal(np.asarray(model.movie_ids_), catalogue):
             raise ValueError("the model's movies must be exactly those of its training ratings")
         profiles = [_row_dict(held.fold_in, i, catalogue) for i in range(len(held.user_ids))]
-        scores = _member_scores(model, profiles)
+        scores = model.scores(profiles)
         given = [set(_row(held.fold_in, i)) for i in range(len(held.user_ids))]
         targets = [set(_row(held.targets, i)) for i in range(len(held.user_ids))]
         similarity = taste_similarity(_all_held_out(test, held.user_ids, catalogue))
@@ -235,7 +236,7 @@ def markdown_report(report: dict[str, Any], result: pd.DataFrame) -> str:
         " by NDCG@10 against their own held-out favourites (ratings ≥ 4). **Mean**: the"
         " members' average; **worst**: the least-served member's. Means over groups ± 95 %"
         " confidence half-widths. `individual`: each member's own top-10, the ceiling a shared"
-        " list gives up. See `recommender/group_evaluation.py` for the protocol.",
+        " list gives up. See `recommender.evaluation.groups.py` for the protocol.",
         "",
     ]
     for kind in KINDS:
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from recommender.models import DEFAULT_ALGORITHM, train
     from recommender.settings import settings
 
-    parser = argparse.ArgumentParser(prog="python -m recommender.group_evaluation",
+    parser = argparse.ArgumentParser(prog="python -m recommender.evaluation.groups",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--movielens-dir", help="MovieLens folder (default: $MOVIELENS_DIR)")
     parser.add_argument("--folds", type=int, default=5)
@@ -293,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data.ratings, lambda r: train(r, DEFAULT_ALGORITHM), folds=args.folds, seed=args.seed,
         groups_per_fold=args.groups, progress=lambda m: print(m, file=sys.stderr),
     )
-    command = "python -m recommender.group_evaluation" + "".join(
+    command = "python -m recommender.evaluation.groups" + "".join(
         f" --{name} {value}" for name, value, default in (
             ("folds", args.folds, 5), ("seed", args.seed, 0), ("groups", args.groups,
                                                                GROUPS_PER_FOLD))
