@@ -2,11 +2,11 @@
 
     python -m benchmarks.bench_binary_copy [--ratings 32000000] [--repeat 5] [--out DIR]
 
-Synthetic MovieLens-shaped ratings (recommender.evaluation.synthetic, fixed seed) are written
-as a binary copy once; then, with the files in the page cache (as on a restart), the copy is
-opened the trusted way (every file's SHA-256 checked against the manifest, then memory-mapped) and, for
-comparison, only memory-mapped. The per-movie totals (computed once, when the CSV is parsed)
-are timed too. Prints a table and JSON (medians of ``--repeat`` runs in one process); writes
+Synthetic MovieLens-shaped ratings (recommender.evaluation.synthetic, fixed seed) are written as
+a binary copy once; then, with the files in the page cache (as on a restart), the copy is opened
+the trusted way (every file's SHA-256 checked against the manifest, then memory-mapped) and, for
+comparison, only memory-mapped. The per-movie totals (computed once, when the CSV is parsed) are
+timed too. Prints a table and JSON (medians of ``--repeat`` runs in one process); writes
 ``binary-copy.json``.
 """
 

@@ -200,15 +200,15 @@ def test_reasons_name_the_people(models):
 def test_one_fold_in_per_member(models, monkeypatch):
     model = models["hybrid"]
     calls = []
-    original = type(model).new_user_scores
+    original = type(model).batch_scores
 
-    def counted(self, movie_idx, ratings):
-        calls.append(len(movie_idx))
-        return original(self, movie_idx, ratings)
+    def counted(self, user_items):
+        calls.append(np.diff(user_items.indptr).tolist())
+        return original(self, user_items)
 
-    monkeypatch.setattr(type(model), "new_user_scores", counted)
+    monkeypatch.setattr(type(model), "batch_scores", counted)
     recommend_group(model, {"Ana": ANA, "Ben": BEN, "Cy": {5: 3.0}}, n=10)
-    assert calls == [3, 3, 1]
+    assert calls == [[3, 3, 1]]  # one batch, one row (fold-in) per member
 
 
 def test_a_models_batch_scores_are_used_when_it_has_them(models):
