@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from recommender.data import load_movielens
+from tests.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
