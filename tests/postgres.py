@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,18 +108,25 @@ def postgres_server() -> Iterator[PostgresServer]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server) -> Iterator[str]:
-    """A URL whose tables live in a fresh, empty schema (dropped afterwards), so each test
-    starts from an empty store. A schema costs milliseconds; a database about a second."""
+@contextmanager
+def empty_schema(server: PostgresServer) -> Iterator[str]:
+    """A URL whose tables live in a fresh, empty schema, dropped afterwards. A schema costs
+    milliseconds; a database about a second."""
     import psycopg
 
     schema = f"test_{next(_schemas)}"
-    with psycopg.connect(postgres_server.url, autocommit=True) as conn:
+    with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{postgres_server.url}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(postgres_server.url, autocommit=True) as conn:
+    yield f"{server.url}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 _schemas = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:
+    """An empty profile store on the session's server for one test."""
+    with empty_schema(postgres_server) as url:
+        yield url

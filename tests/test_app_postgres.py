@@ -13,7 +13,7 @@ from recommender.profiles import open_store
 from tests.test_app import APP, FELLOWSHIP, SHAWSHANK, STAR_WARS, TIMEOUT, texts
 from tests.test_app_profiles import open_picks, rate, saved_profile
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture

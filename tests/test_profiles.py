@@ -87,7 +87,7 @@ class Backend:
                 server.start()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend(request, tmp_path) -> Backend:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store' / 'profiles.sqlite3'}"
@@ -376,6 +376,7 @@ def test_sqlite_unusable_path_raises_store_error(tmp_path):
         ProfileStore(tmp_path)  # a folder, not a file
 
 
+@pytest.mark.postgres
 def test_open_store_reads_the_database_url_from_the_settings(monkeypatch, postgres_url):
     monkeypatch.setenv("RECOMMENDER_DATABASE_URL", postgres_url)
     store = open_store()
@@ -384,6 +385,7 @@ def test_open_store_reads_the_database_url_from_the_settings(monkeypatch, postgr
     assert open_store(postgres_url).ratings(token) == {1: 4.0}
 
 
+@pytest.mark.postgres
 def test_postgres_password_never_reaches_errors_or_repr(postgres_server):
     secret = "s3cret-Pa55word"
     unreachable = f"postgresql://app:{secret}@127.0.0.1:{postgres_server.port + 1}/profiles"
