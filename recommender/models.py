@@ -18,6 +18,7 @@ from recommender.ease import EASERecommender
 from recommender.hybrid import HybridRecommender
 from recommender.nmf import NMFRecommender
 from recommender.popularity import PopularityRecommender
+from recommender.spark_als import SparkALSRecommender
 
 ALGORITHMS: dict[str, type[Recommender]] = {
     cls.algorithm: cls
@@ -58,9 +59,16 @@ def _algorithm_class(algorithm: str) -> type[Recommender]:
         ) from None
 
 
+# Served like the others but trained elsewhere (python -m recommender train --engine spark),
+# so not among the ALGORITHMS that the app and `train` offer.
+LOADABLE: dict[str, type[Recommender]] = {
+    **ALGORITHMS, SparkALSRecommender.algorithm: SparkALSRecommender
+}
+
+
 def load_model(path: str | os.PathLike, mmap: bool = True) -> Recommender:
     """Load a model saved with ``model.save(path)``; arrays are memory-mapped by default."""
-    return load_state(ALGORITHMS, path, mmap=mmap)
+    return load_state(LOADABLE, path, mmap=mmap)
 
 
 def load_or_train(
