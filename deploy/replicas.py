@@ -74,6 +74,7 @@ class Deployment:
 
     front_url: str
     replica_urls: list[str]
+    replica_pids: list[int]
     access_log: Path
 
 
@@ -112,7 +113,7 @@ def deployment(
     with ExitStack() as stack:
         prefix = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nginx-")))
         prefix.chmod(0o755)  # nginx's workers run as an unprivileged user when started as root
-        urls = []
+        urls, pids = [], []
         for number in range(replicas):
             log = (log_dir / f"replica-{number}.log").open("w") if log_dir else subprocess.DEVNULL
             if log_dir:
@@ -120,6 +121,7 @@ def deployment(
             server, url = start_app(dict(env), log=log)
             stack.callback(stop, server)
             urls.append(url)
+            pids.append(server.pid)
         listen = port or free_port()
         ports = [int(url.rsplit(":", 1)[1]) for url in urls]
         (prefix / "nginx.conf").write_text(nginx_config(ports, listen, prefix, affinity))
@@ -134,7 +136,7 @@ def deployment(
             wait_healthy(front_url, front)
         except ServerError as error:
             raise ServerError(f"{error}: {(prefix / 'error.log').read_text()[-2000:]}") from None
-        yield Deployment(front_url, urls, prefix / "access.log")
+        yield Deployment(front_url, urls, pids, prefix / "access.log")
 
 
 def environment(database_url: str | None) -> dict[str, str]:

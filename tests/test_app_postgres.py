@@ -22,12 +22,15 @@ def app(movielens_dir, postgres_url, monkeypatch) -> Iterator[AppTest]:
 
     monkeypatch.setenv("RECOMMENDER_DATABASE_URL", postgres_url)
     yield AppTest.from_file(APP, default_timeout=TIMEOUT)
-    ui.resources._profile_store.clear()  # the app keeps its store for the process's life
+    # The app keeps its store for the life of the process; this test's schema goes now.
+    ui.resources._profile_store(postgres_url).close()
+    ui.resources._profile_store.clear()
 
 
 def test_profiles_are_saved_in_postgres_and_shared_between_sessions(app, postgres_url):
     token = saved_profile(app)
-    assert open_store(postgres_url).ratings(token) == {SHAWSHANK: 5.0, STAR_WARS: 4.5}
+    with open_store(postgres_url) as store:
+        assert store.ratings(token) == {SHAWSHANK: 5.0, STAR_WARS: 4.5}
     other = AppTest.from_file(APP, default_timeout=TIMEOUT)
     other.query_params["profile"] = token
     open_picks(other)
@@ -54,6 +57,5 @@ def test_a_server_that_goes_away_mid_session_gives_a_message_not_a_traceback(
     finally:
         postgres_server.start()
     app.button(key="profile-save-all").click().run()
-    assert open_store(postgres_url).ratings(token) == {
-        SHAWSHANK: 5.0, STAR_WARS: 4.5, FELLOWSHIP: 4.0
-    }
+    with open_store(postgres_url) as store:
+        assert store.ratings(token) == {SHAWSHANK: 5.0, STAR_WARS: 4.5, FELLOWSHIP: 4.0}

@@ -43,10 +43,12 @@ class Backend:
 
     def __init__(self, name: str, url: str, request: pytest.FixtureRequest):
         self.name, self.url, self._request = name, url, request
+        self.opened: list[ProfileStoreBase] = []
 
     def open(self) -> ProfileStoreBase:
         """A new store object on the same database (as another process or replica would)."""
-        return open_store(self.url)
+        self.opened.append(open_store(self.url))
+        return self.opened[-1]
 
     def rows(self, query: str) -> list[tuple]:
         if self.name == "sqlite":
@@ -88,12 +90,15 @@ class Backend:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def backend(request, tmp_path) -> Backend:
+def backend(request, tmp_path) -> Iterator[Backend]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store' / 'profiles.sqlite3'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    return Backend(request.param, url, request)
+    backend = Backend(request.param, url, request)
+    yield backend
+    for store in backend.opened:
+        store.close()
 
 
 @pytest.fixture
@@ -331,10 +336,10 @@ def test_processes_rating_one_profile_lose_nothing(backend, store):
         import sys
         from recommender.profiles import open_store
         url, token, offset = sys.argv[1], sys.argv[2], int(sys.argv[3])
-        store = open_store(url)
-        for i in range(100):
-            store.rate(token, offset + i, 4.5)
-        store.add_many(token, {offset + 500 + i: 1.0 for i in range(50)})
+        with open_store(url) as store:
+            for i in range(100):
+                store.rate(token, offset + i, 4.5)
+            store.add_many(token, {offset + 500 + i: 1.0 for i in range(50)})
         """
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -379,10 +384,10 @@ def test_sqlite_unusable_path_raises_store_error(tmp_path):
 @pytest.mark.postgres
 def test_open_store_reads_the_database_url_from_the_settings(monkeypatch, postgres_url):
     monkeypatch.setenv("RECOMMENDER_DATABASE_URL", postgres_url)
-    store = open_store()
-    assert type(store).__name__ == "PostgresProfileStore"
-    token = store.create({1: 4.0})
-    assert open_store(postgres_url).ratings(token) == {1: 4.0}
+    with open_store() as store, open_store(postgres_url) as other:
+        assert type(store).__name__ == "PostgresProfileStore"
+        token = store.create({1: 4.0})
+        assert other.ratings(token) == {1: 4.0}
 
 
 @pytest.mark.postgres
@@ -396,8 +401,8 @@ def test_postgres_password_never_reaches_errors_or_repr(postgres_server):
     with pytest.raises(ProfileStoreError) as raised:
         open_store(f"postgresql://app:{secret}@127.0.0.1:notaport/profiles")
     assert secret not in str(raised.value)
-    store = open_store(postgres_server.url.replace("postgres@", f"postgres:{secret}@"))
-    assert secret not in repr(store)
+    with open_store(postgres_server.url.replace("postgres@", f"postgres:{secret}@")) as store:
+        assert secret not in repr(store)
 
 
 def test_unknown_url_scheme_is_refused():

@@ -91,7 +91,8 @@ def test_a_profile_saved_on_one_replica_opens_on_the_other(replicas, browser, da
     link = page.locator('[data-testid="stCode"]').filter(has_text="profile=").inner_text()
     token = link.strip().rsplit("profile=", 1)[1]
     context.close()
-    assert open_store(database_url).ratings(token) == {318: 5.0, 260: 4.5}
+    with open_store(database_url) as store:
+        assert store.ratings(token) == {318: 5.0, 260: 4.5}
 
     for url in (second, replicas.front_url):
         context, page = open_link(browser, f"{url}/picks?profile={token}")

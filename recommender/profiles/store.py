@@ -91,6 +91,15 @@ class ProfileStoreBase(ABC):
         """The statement in the driver's placeholder style (``?`` as written here)."""
         return statement
 
+    def close(self) -> None:  # noqa: B027 - only a server store holds anything
+        """Release what the store holds (a server store's connections)."""
+
+    def __enter__(self) -> ProfileStoreBase:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
     # --- public API ------------------------------------------------------------------------
 

@@ -29,10 +29,14 @@ import scipy.sparse as sp
 APP_NAME = "movie-recommender"
 
 
-def spark_session(master: str = "local[2]", shuffle_partitions: int | None = None) -> Any:
+def spark_session(
+    master: str = "local[2]",
+    shuffle_partitions: int | None = None,
+    driver_memory: str | None = None,
+) -> Any:
     """A SparkSession on ``master`` (the active one when it exists) with the UI off and Arrow
     on for pandas transfers. ``shuffle_partitions`` defaults to 2 × the local cores, else
-    Spark's default."""
+    Spark's default; ``driver_memory`` (e.g. "6g") applies only when this starts the JVM."""
     from pyspark.sql import SparkSession
 
     builder = (
@@ -46,6 +50,8 @@ def spark_session(master: str = "local[2]", shuffle_partitions: int | None = Non
         shuffle_partitions = 2 * _local_cores(master)
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    if driver_memory:
+        builder = builder.config("spark.driver.memory", driver_memory)
     return builder.getOrCreate()
 
 
