@@ -66,8 +66,9 @@ def check_profile_ratings(ratings: Mapping[int, float]) -> dict[int, float]:
 class ProfileStoreBase(ABC):
     """Rating profiles behind private links; every backend has these methods and guarantees.
 
-    Each call opens its own connection and is its own transaction, so a rating is saved when
-    the call returns and many threads and processes can share one store. Every method that
+    Each call is its own transaction on a connection no other thread uses at the same time,
+    so a rating is saved when the call returns and many threads and processes can share one
+    store. Every method that
     takes a token raises :class:`ProfileNotFound` when no profile has it, and changes
     nothing; a database that cannot be reached raises :class:`ProfileStoreError`.
     """
@@ -99,7 +100,6 @@ class ProfileStoreBase(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
 
     # --- public API ------------------------------------------------------------------------
 
