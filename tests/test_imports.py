@@ -316,7 +316,7 @@ def test_export_moves_to_another_catalogue_by_imdb_id_or_title(movies, links):
 
 
 def test_export_rejects_invalid_ratings(movies, links):
-    with pytest.raises(ValueError, match="movie 1"):
+    with pytest.raises(ValueError, match="movieId 1"):
         export_ratings({1: 6.0}, movies, links)
 
 
