@@ -9,8 +9,8 @@ half times) between actions as a person would; a new visitor arrives every secon
 action a session checks that its "Your ratings (n)" list holds exactly its own ratings (no
 session may see another's).
 
-Before the sessions arrive, one warm-up visit searches and rates a movie, so the title index
-and the models are built as on a server that is already up; its time is reported apart
+Before the sessions arrive, one warm-up visit per server searches and rates a movie, so the
+title index and the models are built as on a server that is already up; its time is reported apart
 (``warm_up_s``). The browser runs at the lowest CPU priority (Linux's SCHED_IDLE;
 ``--same-priority`` turns this off): visitors' browsers do not run on the server, so here the
 browser gets whatever CPU the server leaves.
@@ -152,7 +152,8 @@ async def session(
 
 
 async def drive(
-    url: str, sessions: int, seconds: float, think: float, server_pids: list[int]
+    url: str, sessions: int, seconds: float, think: float, server_pids: list[int],
+    warm_urls: list[str],
 ) -> dict:
     from playwright.async_api import async_playwright
 
@@ -180,7 +181,8 @@ async def drive(
         )
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_memory(stop))
-        report["warm_up_s"] = round(await warm_up(browser, url), 1)
+        # Every replica is warmed up directly: nginx would send one visit to one of them only.
+        report["warm_up_s"] = round(sum([await warm_up(browser, u) for u in warm_urls]), 1)
         report["sessions_from"] = time.time()  # runs that started earlier were the warm-up's
         until = time.monotonic() + seconds
         await asyncio.gather(
@@ -251,13 +253,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.replicas:
                 running = stack.enter_context(deployment(args.replicas, env))
                 url, pids = running.front_url, running.replica_pids
+                warm_urls = running.replica_urls
             else:
                 server, url = start_app(env)
                 stack.callback(stop, server)
-                pids = [server.pid]
+                pids, warm_urls = [server.pid], [url]
             if args.idle_browser:  # this process and the browser it starts, not the server
                 os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-            report = asyncio.run(drive(url, args.sessions, args.seconds, args.think, pids))
+            report = asyncio.run(
+                drive(url, args.sessions, args.seconds, args.think, pids, warm_urls)
+            )
         # Server time per script run, from the app's own log (ui/timing.py), kept beside the
         # results so slow runs can be placed in time.
         args.out.mkdir(parents=True, exist_ok=True)
