@@ -1,6 +1,6 @@
 """Load: 20 browser sessions rating and searching at once against one ``streamlit run app.py``.
 
-    python -m benchmarks.bench_load [--sessions 20] [--seconds 120]
+    python -m benchmarks.bench_load [--sessions 20] [--seconds 120] [--replicas N]
 
 One headless Chromium (Debian's, driven by Playwright's async API) opens one page per session,
 each in its own browser context. Every session rates starter movies with its own star value
@@ -9,11 +9,14 @@ half times) between actions as a person would; a new visitor arrives every secon
 action a session checks that its "Your ratings (n)" list holds exactly its own ratings (no
 session may see another's).
 
-Before the sessions arrive, one warm-up visit searches and rates a movie, so the title index
-and the models are built as on a server that is already up; its time is reported apart
+Before the sessions arrive, one warm-up visit per server searches and rates a movie, so the
+title index and the models are built as on a server that is already up; its time is reported apart
 (``warm_up_s``). The browser runs at the lowest CPU priority (Linux's SCHED_IDLE;
 ``--same-priority`` turns this off): visitors' browsers do not run on the server, so here the
 browser gets whatever CPU the server leaves.
+
+``--replicas N`` runs the same load against nginx in front of N replicas (``python -m deploy``;
+profiles in the SQLite file the replicas share); the server figures then add up all replicas.
 
 Reported: errors, the server's own time per script run after the warm-up (the app logs it when
 RECOMMENDER_RUN_LOG is set, see ui/timing.py), the latency of each action as the browser sees
@@ -37,6 +40,7 @@ import numpy as np
 import psutil
 
 from benchmarks.server import CHROMIUM, CHROMIUM_ARGS, start_app, stop
+from deploy.replicas import deployment
 
 STARS = ["0.5 ★", "1 ★", "1.5 ★", "2 ★", "2.5 ★", "3 ★", "3.5 ★", "4 ★", "4.5 ★", "5 ★"]
 ARRIVAL_GAP_S = 1.0
@@ -147,19 +151,27 @@ async def session(
         await context.close()
 
 
-async def drive(url: str, sessions: int, seconds: float, think: float, server_pid: int) -> dict:
+async def drive(
+    url: str, sessions: int, seconds: float, think: float, server_pids: list[int],
+    warm_urls: list[str],
+) -> dict:
     from playwright.async_api import async_playwright
 
     report: dict = {
         "errors": [], "isolation_failures": [], "rate_s": [], "search_s": [], "slow": 0,
         "ratings_per_session": [], "memory_mb": [],
     }
-    process = psutil.Process(server_pid)
-    cpu_at_start = sum(process.cpu_times()[:2])
+    processes = [psutil.Process(pid) for pid in server_pids]
+
+    def cpu_seconds() -> float:
+        return sum(sum(process.cpu_times()[:2]) for process in processes)
+
+    cpu_at_start = cpu_seconds()
 
     async def sample_memory(stop: asyncio.Event) -> None:
         while not stop.is_set():
-            report["memory_mb"].append(round(process.memory_info().rss / 2**20, 1))
+            rss = sum(process.memory_info().rss for process in processes)
+            report["memory_mb"].append(round(rss / 2**20, 1))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=5)
 
@@ -169,7 +181,8 @@ async def drive(url: str, sessions: int, seconds: float, think: float, server_pi
         )
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_memory(stop))
-        report["warm_up_s"] = round(await warm_up(browser, url), 1)
+        # Every replica is warmed up directly: nginx would send one visit to one of them only.
+        report["warm_up_s"] = round(sum([await warm_up(browser, u) for u in warm_urls]), 1)
         report["sessions_from"] = time.time()  # runs that started earlier were the warm-up's
         until = time.monotonic() + seconds
         await asyncio.gather(
@@ -177,13 +190,13 @@ async def drive(url: str, sessions: int, seconds: float, think: float, server_pi
         )
         stop.set()
         await sampler
-        report["server_cpu_s"] = round(sum(process.cpu_times()[:2]) - cpu_at_start, 1)
+        report["server_cpu_s"] = round(cpu_seconds() - cpu_at_start, 1)
         await browser.close()
     return report
 
 
 def summarise(
-    report: dict, sessions: int, seconds: float, think: float, idle_browser: bool
+    report: dict, sessions: int, seconds: float, think: float, idle_browser: bool, replicas: int
 ) -> dict:
     def pct(values: list[float]) -> dict:
         if not values:
@@ -197,6 +210,7 @@ def summarise(
     return {
         "sessions": sessions,
         "seconds": seconds,
+        "replicas_behind_nginx": replicas,
         "think_s_mean": think,
         "browser_at_lowest_cpu_priority": idle_browser,
         "warm_up_s": report["warm_up_s"],
@@ -225,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="mean pause between a session's actions, in seconds")
     parser.add_argument("--same-priority", dest="idle_browser", action="store_false",
                         help="run the browser at the server's CPU priority")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="N app replicas behind nginx (default 0: one server, no nginx)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     args = parser.parse_args(argv)
     if not os.environ.get("MOVIELENS_DIR"):
@@ -233,15 +249,20 @@ def main(argv: list[str] | None = None) -> int:
         run_log = Path(cache) / "runs.jsonl"
         env = {**os.environ, "RECOMMENDER_CACHE": cache, "RECOMMENDER_DATA": cache,
                "RECOMMENDER_RUN_LOG": str(run_log), "TMDB_API_KEY": "", "TMDB_READ_TOKEN": ""}
-        server, url = start_app(env)
-        if args.idle_browser:  # this process and the browser it starts, not the server
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-        try:
+        with contextlib.ExitStack() as stack:
+            if args.replicas:
+                running = stack.enter_context(deployment(args.replicas, env))
+                url, pids = running.front_url, running.replica_pids
+                warm_urls = running.replica_urls
+            else:
+                server, url = start_app(env)
+                stack.callback(stop, server)
+                pids, warm_urls = [server.pid], [url]
+            if args.idle_browser:  # this process and the browser it starts, not the server
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
             report = asyncio.run(
-                drive(url, args.sessions, args.seconds, args.think, server.pid)
+                drive(url, args.sessions, args.seconds, args.think, pids, warm_urls)
             )
-        finally:
-            stop(server)
         # Server time per script run, from the app's own log (ui/timing.py), kept beside the
         # results so slow runs can be placed in time.
         args.out.mkdir(parents=True, exist_ok=True)
@@ -252,10 +273,14 @@ def main(argv: list[str] | None = None) -> int:
             entry = json.loads(line)
             if entry["ended"] - entry["seconds"] >= report["sessions_from"]:
                 report["server_runs"].setdefault(entry["run"], []).append(entry["seconds"])
-    result = summarise(report, args.sessions, args.seconds, args.think, args.idle_browser)
-    (args.out / "load.json").write_text(json.dumps(result, indent=2))
+    result = summarise(
+        report, args.sessions, args.seconds, args.think, args.idle_browser, args.replicas
+    )
+    name = f"load-{args.replicas}-replicas.json" if args.replicas else "load.json"
+    (args.out / name).write_text(json.dumps(result, indent=2))
     rows = [
         ("sessions × seconds", f"{result['sessions']} × {result['seconds']:.0f}"),
+        ("replicas behind nginx", result["replicas_behind_nginx"] or "none (one server)"),
         ("mean pause between actions (s)", result["think_s_mean"]),
         ("browser at the lowest CPU priority", result["browser_at_lowest_cpu_priority"]),
         ("warm-up visit (s)", result["warm_up_s"]),

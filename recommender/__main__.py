@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     train = command("train", _train, "Fit a model and save it (skipped when already saved).")
     _data_arguments(train)
     train.add_argument("--output", help="save the model to this folder instead of the cache")
+    train.add_argument(
+        "--engine", choices=("local", "spark"), default="local",
+        help="local: --algorithm in this process (default); spark: Spark MLlib's implicit ALS "
+        "(spark-als, needs requirements-spark.txt and Java 17)",
+    )
+    train.add_argument("--spark-master", default="local[2]",
+                       help="local[N], spark://HOST:PORT, yarn or k8s://... (default local[2])")
+    train.add_argument("--spark-ratings", metavar="PATH",
+                       help="ratings (userId, movieId, rating) as CSV or Parquet read by Spark")
 
     recommend = command("recommend", _recommend, "Top-n movies for a new user's ratings.")
     _data_arguments(recommend)
@@ -146,6 +155,10 @@ def parse_ratings(text: str) -> dict[int, float]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.engine == "spark":
+        from recommender.training.spark import train_command
+
+        return train_command(args, _hyperparameters(args.param))
     data = load_movielens(args.movielens_dir)
     started = time.perf_counter()
     if args.output:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from recommender.data import load_movielens
+from tests.postgres import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +53,23 @@ def two_taste_groups(users_per_group: int = 30, movies_per_group: int = 20, seed
         "year": [1990 + m % 20 for m in movie_ids],
     })
     return ratings, movies
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark for the whole test session: two cores, two shuffle partitions, no UI.
+
+    Outside CI the Spark tests skip when pyspark or Java is missing; in CI they fail.
+    """
+    try:
+        from recommender.training.spark import spark_session
+
+        session = spark_session("local[2]", shuffle_partitions=2)
+    except Exception as error:  # noqa: BLE001 - ImportError, or the JVM failing to start
+        reason = f"Spark is unavailable ({type(error).__name__}: {error}); pip install -r " \
+                 "requirements-spark.txt and install Java 17"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    yield session
+    session.stop()

@@ -33,7 +33,7 @@ from recommender import (
 from recommender.imports import TitleMatcher
 from recommender.models import load_or_train
 from recommender.posters import TMDB_ATTRIBUTION, Deadline, PosterClient, placeholder_data_uri
-from recommender.profiles import ProfileStore
+from recommender.profiles import ProfileStoreBase, open_store
 from recommender.search import TitleIndex
 from recommender.settings import settings
 from recommender.tastes import TasteGroup, movie_groups, movie_map
@@ -249,17 +249,19 @@ def movie_map_frame() -> pd.DataFrame | None:
 
 
 @st.cache_resource(show_spinner=False)
-def _profile_store(path: str) -> ProfileStore:
-    return ProfileStore(path)
+def _profile_store(url: str) -> ProfileStoreBase:
+    return open_store(url)
 
 
-def profile_store() -> ProfileStore:
-    """The store of saved rating profiles (``settings().profiles_path``), opened once per
-    file; raises :class:`recommender.profiles.ProfileStoreError` when it cannot be opened.
+def profile_store() -> ProfileStoreBase:
+    """The store of saved rating profiles (RECOMMENDER_DATABASE_URL, else
+    $RECOMMENDER_DATA/profiles.sqlite3), opened once per database; raises
+    :class:`recommender.profiles.ProfileStoreError` when it cannot be opened.
 
-    One store serves every session: each call opens its own SQLite connection.
+    One store serves every session: each call opens its own database connection.
     """
-    return _profile_store(str(settings().profiles_path))
+    config = settings()
+    return _profile_store(config.database_url or f"sqlite:///{config.profiles_path}")
 
 
 # --- posters -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from collections.abc import Callable, Container, Mapping
 import streamlit as st
 
 from recommender import ALGORITHMS, DEFAULT_ALGORITHM
-from recommender.profiles import ProfileNotFound, ProfileStore, ProfileStoreError
+from recommender.profiles import ProfileNotFound, ProfileStoreBase, ProfileStoreError
 from recommender.ratings import MAX_RATING, MIN_RATING, RATING_STEP, check_rating, check_ratings
 from ui import resources
 from ui.text import md_escape, short_stars
@@ -109,7 +109,7 @@ def save_all() -> None:
     _save(lambda store, token: None)
 
 
-def _save(change: Callable[[ProfileStore, str], object]) -> None:
+def _save(change: Callable[[ProfileStoreBase, str], object]) -> None:
     """Apply ``change`` to the attached profile, if any; store failures become a message.
 
     After a failed write the store may miss changes the tab shows, so the next write replaces

@@ -30,7 +30,8 @@ from recommender.models.storage import ModelFileError, SavedModel, read_model, w
 from recommender.models.vocabulary import Vocabulary, profile_arrays
 
 # algorithm name -> family; filled by Recommender.__init_subclass__ in definition order.
-ALGORITHMS: dict[str, type[Recommender]] = {}
+ALGORITHMS: dict[str, type[Recommender]] = {}  # trained here and offered by the app
+FAMILIES: dict[str, type[Recommender]] = {}  # every family load_model can read
 
 
 def matvec(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
@@ -56,16 +57,21 @@ class Recommender:
     learned_arrays: ClassVar[tuple[str, ...]] = ()  # fitted array attributes that save() writes
     learned_parts: ClassVar[tuple[str, ...]] = ()  # fitted sub-models, one child folder each
 
-    def __init_subclass__(cls, register: bool = True, **kwargs: Any):
-        """A subclass that sets ``algorithm`` joins :data:`ALGORITHMS` (``register=False``
-        keeps a yardstick such as the evaluation's implicit baseline out)."""
+    def __init_subclass__(cls, register: bool = True, listed: bool = True, **kwargs: Any):
+        """A subclass that sets ``algorithm`` joins :data:`FAMILIES`, which ``load_model``
+        reads, and unless ``listed=False`` :data:`ALGORITHMS`, which ``train``, the app and the
+        evaluation offer (a family trained elsewhere, such as Spark's ALS, is loadable but not
+        listed). ``register=False`` keeps a yardstick such as the evaluation's implicit
+        baseline out of both."""
         super().__init_subclass__(**kwargs)
         if not register or "algorithm" not in cls.__dict__:
             return
-        known = ALGORITHMS.get(cls.algorithm)
+        known = FAMILIES.get(cls.algorithm)
         if known is not None and known.__qualname__ != cls.__qualname__:
             raise ValueError(f"algorithm {cls.algorithm!r} is already {known.__qualname__}")
-        ALGORITHMS[cls.algorithm] = cls
+        FAMILIES[cls.algorithm] = cls
+        if listed:
+            ALGORITHMS[cls.algorithm] = cls
 
     # --- hyperparameters (scikit-learn's BaseEstimator conventions) ------------------------
 
@@ -413,7 +419,7 @@ def load_model(path: str | os.PathLike, mmap: bool = True) -> Recommender:
 
 def _from_saved(saved: SavedModel, vocabulary: Vocabulary | None) -> Recommender:
     manifest, folder = saved.manifest, saved.folder
-    cls = ALGORITHMS.get(manifest.get("algorithm"))
+    cls = FAMILIES.get(manifest.get("algorithm"))
     if cls is None:
         raise ModelFileError(f"{folder}: unknown algorithm {manifest.get('algorithm')!r}")
     try:
@@ -445,6 +451,6 @@ def _decode_params(params: Mapping[str, Any]) -> dict[str, Any]:
     decoded = {}
     for name, value in params.items():
         if isinstance(value, dict) and set(value) == {"algorithm", "hyperparameters"}:
-            value = ALGORITHMS[value["algorithm"]](**_decode_params(value["hyperparameters"]))
+            value = FAMILIES[value["algorithm"]](**_decode_params(value["hyperparameters"]))
         decoded[name] = value
     return decoded

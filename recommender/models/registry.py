@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from recommender.data import ratings_fingerprint
-from recommender.models import als, biased_mf, ease, hybrid, nmf, popularity  # noqa: F401
+from recommender.models import als, biased_mf, ease, hybrid, nmf, popularity, spark_als  # noqa: F401
 from recommender.models.base import ALGORITHMS, Recommender, load_model
 from recommender.models.storage import ModelFileError
 from recommender.settings import settings
