@@ -8,7 +8,7 @@ import ui
 from recommender import ALGORITHMS
 from ui import cards, movies, onboarding, picks, profile, resources, session, timing
 from ui.ratings_editor import ratings_editor
-from ui.text import md_escape, model_label
+from ui.text import count, md_escape, model_label
 
 SEARCH_RESULTS = 6
 GROUPS_BELOW = 3  # visitors with fewer ratings are offered the taste groups
@@ -55,6 +55,16 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
     }
 
 
+def undo_clear(cleared: int) -> None:
+    """What "Clear all" just removed, with the one click that brings it back."""
+    saved = " and from your private link" if session.profile_token() else ""
+    with st.container(border=True, horizontal=True, vertical_alignment="center"):
+        st.markdown(f":material/delete_sweep: Cleared {count(cleared, 'rating')} from this "
+                    f"tab{saved}.", width="stretch")
+        st.button("Undo clear", key="picks-undo-clear", on_click=session.undo_clear,
+                  icon=":material/undo:", type="primary")
+
+
 def picks_panel() -> None:
     """The picks grid for the current ratings and settings."""
     st.subheader("Recommended for you", anchor=False)
@@ -62,6 +72,8 @@ def picks_panel() -> None:
     rated = session.ratings()
     if chosen["show_rated"] and rated:
         ratings_editor(resources.catalogue())
+    if cleared := session.cleared_count():
+        undo_clear(cleared)
     if rated or session.profile_token():
         profile.keep_panel()
     if not rated:
