@@ -7,12 +7,13 @@ folder, so the first test trains the models it uses (cached in memory for the ot
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recommender import DEFAULT_ALGORITHM
+from recommender import ALGORITHMS, DEFAULT_ALGORITHM
 from ui.cards import card_html
 from ui.text import md_escape, model_label
 
@@ -186,26 +187,34 @@ def test_user_text_is_escaped():
     assert md_escape("[x](javascript:alert(1))") == r"\[x\]\(javascript\:alert\(1\)\)"
 
 
-def test_evaluation_report_is_shown_when_published(app, monkeypatch, tmp_path):
+def test_about_tells_the_evaluation_in_the_app_s_own_words(app, monkeypatch, tmp_path):
     import ui.resources
 
-    report = {"dataset": "ml-latest-small", "folds": 5, "date": "2026-11-25",
-              "command": "python -m recommender evaluate",
-              "models": [{"model": "default (hybrid)", "sg_ndcg@100": 0.41, "onb_ndcg@10": 0.45},
-                         {"model": "popularity", "sg_ndcg@100": 0.2, "onb_ndcg@10": 0.3}]}
-    chart = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-             "data": {"values": [{"model": "popularity", "value": 0.2}]},
-             "mark": "bar", "encoding": {"y": {"field": "model"}, "x": {"field": "value"}}}
+    report = json.loads((Path(ui.resources.DOCS) / "evaluation.json").read_text())
     (tmp_path / "evaluation.json").write_text(json.dumps(report))
-    (tmp_path / "evaluation_chart.json").write_text(json.dumps(chart))
     monkeypatch.setattr(ui.resources, "DOCS", tmp_path)
+    monkeypatch.setenv("TMDB_API_KEY", "")
+    monkeypatch.setenv("TMDB_READ_TOKEN", "")
     app.run()
     app.switch_page("pages/about.py").run()
     assert not app.exception
+    page = texts([*app.markdown, *app.caption, *app.metric, *app.info, *app.warning])
+    # Which model wins, by how much, and what it means, with the app's labels only.
+    winner = [m.value for m in app.metric if m.label == "Best model for a new visitor"]
+    assert winner == [f"{model_label(DEFAULT_ALGORITHM)} (default)"]
+    assert "What was measured" in page and "What it means for you" in page
     table = app.dataframe[0].value
-    assert list(table["Model"]) == ["default (hybrid)", "popularity"]
-    assert "SG NDCG@100" in table.columns
-    assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+    in_app = {model_label(a) + (" (default)" if a == DEFAULT_ALGORITHM else "")
+              for a in ALGORITHMS}
+    assert set(table["Model"]) == in_app | {"ALS (implicit library)", "EASE (Steck's original)"}
+    for internal in ("implicit-als", "ease-steck", "default (hybrid)", "biased-mf"):
+        assert internal not in set(table["Model"]) and internal not in page
+    assert table["Note"].str.startswith("Reference").sum() == 2
+    specs = " ".join(str(c.proto.spec) for c in app.get("vega_lite_chart"))
+    assert "NDCG@10" in specs  # the chart of the models, in the app's words
+    assert ", low" not in specs and "dashed" not in specs and "implicit-als" not in specs
+    assert not re.search(r"\d %", page)  # one way to write percentages: "10%"
+    assert "TMDB_API_KEY" not in page and "secrets.toml" not in page  # no developer notes
     # A half-written file is reported, not raised.
     (tmp_path / "evaluation.json").write_text('{"models": [')
     app.run()
