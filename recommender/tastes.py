@@ -265,8 +265,8 @@ def movie_map_chart(
         alt.Tooltip("title:N", title="movie"),
         alt.Tooltip("genre:N"),
         alt.Tooltip("n_ratings:Q", title="ratings"),
-        alt.Tooltip("role:N", title=" "),
     ]
+    marked = [*tooltip, alt.Tooltip("role:N", title="marked as")]  # only ringed and diamonds
     base = (
         alt.Chart(values(data))
         .mark_circle(size=28)
@@ -285,7 +285,7 @@ def movie_map_chart(
         layers.append(
             alt.Chart(values(mine))
             .mark_circle(size=140, stroke="#222", strokeWidth=2, opacity=0.95)
-            .encode(x=x, y=y, color=colour, tooltip=tooltip)
+            .encode(x=x, y=y, color=colour, tooltip=marked)
         )
     recommended = data[data["role"] == "recommended"]
     if len(recommended):
@@ -293,7 +293,7 @@ def movie_map_chart(
             alt.Chart(values(recommended))
             .mark_point(shape="diamond", size=220, filled=True, stroke="#000", strokeWidth=2,
                         opacity=1.0)
-            .encode(x=x, y=y, color=colour, tooltip=tooltip)
+            .encode(x=x, y=y, color=colour, tooltip=marked)
         )
     return alt.layer(*layers).properties(width=width, height=height).interactive()
 

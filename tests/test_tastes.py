@@ -181,6 +181,13 @@ def test_movie_map_chart_highlights_rated_movies_and_picks(als, groups_data):
     assert len(rows(layers[0])) == len(frame)
     assert layers[0]["encoding"]["color"]["field"] == "genre"
     assert any(t["field"] == "title" for t in layers[0]["encoding"]["tooltip"])
+    # Every tooltip row has a label; "marked as" only where a point is marked.
+    for layer in layers:
+        assert all(t.get("title", t["field"]).strip() for t in layer["encoding"]["tooltip"])
+    assert [t["field"] for t in layers[0]["encoding"]["tooltip"]] == ["title", "genre",
+                                                                       "n_ratings"]
+    assert layers[1]["encoding"]["tooltip"][-1] == {"field": "role", "title": "marked as",
+                                                    "type": "nominal"}
     plain = movie_map_chart(frame).to_dict()
     assert len(plain["layer"]) == 1
     # A large catalogue is not stopped by Altair's 5,000-row guard for DataFrames.
