@@ -105,6 +105,24 @@ def test_popularity_picks_get_stars_but_no_why(app):
     assert "Popular with everyone" in "\n".join(m.value for m in app.markdown)
 
 
+def test_taste_group_tiles_show_every_title_as_text(app):
+    import html
+
+    from ui import resources
+
+    open_picks(app)
+    tiles = [m.value for m in app.markdown if "mv-strip" in m.value]
+    groups = resources.taste_groups()
+    assert len(tiles) == len(groups)
+    titles = resources.catalogue()["display_title"]
+    for tile, group in zip(tiles, groups, strict=True):
+        assert html.escape(group.name) in tile
+        shown = group.movie_ids[:GROUP_POSTERS]
+        # Readable without hovering: each title is text under its poster.
+        captions = [f"<figcaption>{html.escape(titles[m])}</figcaption>" for m in shown]
+        assert all(c in tile for c in captions), group.name
+
+
 def test_taste_groups_seed_the_profile(app):
     from ui import resources
 
