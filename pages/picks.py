@@ -92,7 +92,8 @@ def body() -> None:
     with timing.timed_run("picks-fragment"):
         session.show_toast()
         profile.import_panel()  # full width: the report's table needs the room
-        left, right = st.columns([5, 7], gap="large")
+        # Keyed for the stylesheet: on a phone the picks come first (see ui.cards.CSS).
+        left, right = st.container(key="picks-layout").columns([5, 7], gap="large")
         with left:
             rate_panel()
         with right:

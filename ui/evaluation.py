@@ -124,7 +124,7 @@ def chart(report: Mapping[str, Any]) -> alt.Chart | None:
     data["best"] = data.index == 0
     y = alt.Y("model:N", sort=None, title=None, axis=alt.Axis(labelLimit=140))
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("score:Q", title="Ranking quality for a new visitor (NDCG@10, higher is better)",
+        x=alt.X("score:Q", title="New-visitor ranking quality (NDCG@10)",
                 scale=alt.Scale(domain=[0, max(0.5, float(data["score"].max()))])),
         y=y,
         color=alt.condition("datum.best", alt.value(HIGHLIGHT), alt.value(OTHERS)),
