@@ -32,6 +32,12 @@ def rate_panel() -> None:
     onboarding.starter_grid()
 
 
+def reset_filters(data_years: tuple[int, int]) -> None:
+    """Button callback: every genre and every year again."""
+    st.session_state["picks-genres"] = []
+    st.session_state["picks-years"] = data_years
+
+
 def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
     """Model switch, filters, ratings toggle and clear-all; returns the chosen settings."""
     session.sync_widget("picks-model", session.algorithm())
@@ -39,11 +45,17 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
         "Model", list(ALGORITHMS), key="picks-model", format_func=model_label, required=True,
         on_change=session.on_algorithm_change, args=("picks-model",),
     ) or session.algorithm()
+    active = picks.filter_text(st.session_state.get("picks-genres"),
+                               st.session_state.get("picks-years"), data_years)
     with st.container(horizontal=True, vertical_alignment="center"):
-        with st.popover("Filters", icon=":material/filter_list:"):
+        with st.popover(f"Filters: {md_escape(active)}" if active else "Filters",
+                        icon=":material/filter_list:"):
             chosen = st.multiselect("Genres (any of them)", genres, key="picks-genres",
                                     placeholder="All genres")
             years = st.slider("Years", *data_years, value=data_years, key="picks-years")
+        if active:
+            st.button("Reset filters", key="picks-filters-reset", on_click=reset_filters,
+                      args=(data_years,), icon=":material/filter_alt_off:", type="tertiary")
         show_rated = st.toggle("Show my ratings", value=True, key="picks-show-rated")
         st.button("Clear all", key="picks-clear", on_click=session.clear_ratings,
                   icon=":material/delete_sweep:", disabled=not session.ratings())

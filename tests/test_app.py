@@ -141,6 +141,10 @@ def test_edit_remove_and_clear_ratings(app):
     assert not app.exception
 
 
+def popover_labels(at: AppTest) -> list[str]:
+    return [p.proto.popover.label for p in at.main.get("popover")]
+
+
 def test_model_switch_and_filters(app, movielens):
     open_picks(app)
     for movie_id, stars in ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0)):
@@ -149,8 +153,6 @@ def test_model_switch_and_filters(app, movielens):
     app.segmented_control(key="picks-model").set_value("popularity").run()
     assert not app.exception
     assert app.session_state["algorithm"] == "popularity"
-    assert "Popularity picks from your 3 ratings" in texts(app.caption)
-    assert "Popular with everyone" in texts(app.markdown)
     assert keys(app, "rate-pick-") != als
     app.multiselect(key="picks-genres").set_value(["Animation"]).run()
     picks = [int(k.removeprefix("rate-pick-")) for k in keys(app, "rate-pick-")]
@@ -158,11 +160,59 @@ def test_model_switch_and_filters(app, movielens):
     assert len(picks) == 12 and genres.str.contains("Animation").all()
     app.slider(key="picks-years").set_value((1910, 1915)).run()  # no animation then
     assert "No movie matches these filters" in texts(app.info)
-    # The chosen model also ranks Discover's similar movies.
+
+
+def test_active_filters_show_on_the_button_and_reset_in_one_click(app):
+    open_picks(app)
+    rate(app, SHAWSHANK, 5.0)
+    assert "Filters" in popover_labels(app)
+    assert not [b for b in app.button if b.key == "picks-filters-reset"]
+    app.multiselect(key="picks-genres").set_value(["Comedy"]).run()
+    app.slider(key="picks-years").set_value((2000, 2018)).run()
+    assert "Filters: Comedy · 2000–2018" in popover_labels(app)
+    assert "Only Comedy · 2000–2018." in texts(app.caption)
+    app.button(key="picks-filters-reset").click().run()
+    assert not app.exception
+    assert app.multiselect(key="picks-genres").value == []
+    first, last = app.slider(key="picks-years").value
+    assert "Filters" in popover_labels(app) and "Only" not in texts(app.caption)
+    assert (first, last) == tuple(app.slider(key="picks-years").proto.default)  # every year
+    assert not [b for b in app.button if b.key == "picks-filters-reset"]
+
+
+def test_popularity_says_it_ignores_the_ratings_and_promises_no_personal_stars(app):
+    open_picks(app)
+    for movie_id, stars in ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0)):
+        rate(app, movie_id, stars)
+    app.segmented_control(key="picks-model").set_value("popularity").run()
+    captions, notes = texts(app.caption), texts(app.markdown)
+    assert "Popularity picks from your" not in captions
+    assert "the same for everyone" in captions
+    assert "We think you'd rate it" not in notes  # no personal prediction for a list that
+    assert notes.count("Average <span") == 12     # is the same for everyone
+    # A personal model says what its stars are, and that they need not follow the order.
+    app.segmented_control(key="picks-model").set_value(DEFAULT_ALGORITHM).run()
+    assert "picks from your 3 ratings, best match first" in texts(app.caption)
+    assert "they need not follow the order" in texts(app.caption)
+    assert texts(app.markdown).count("We think you'd rate it") == 12
+
+
+def test_similar_movies_do_not_follow_the_picks_model_and_show_no_raw_score(app):
+    open_picks(app)
+    rate(app, SHAWSHANK, 5.0)
     app.switch_page("pages/discover.py")
     app.query_params["movie"] = str(MATRIX)
     app.run()
-    assert "Popularity model" in texts(app.caption)
+    default = keys(app, "open-similar-")
+    notes = texts(app.markdown)
+    assert not re.search(r"score \d", notes) and "average" in notes
+    app.switch_page("pages/picks.py").run()
+    app.segmented_control(key="picks-model").set_value("popularity").run()
+    app.switch_page("pages/discover.py")
+    app.query_params["movie"] = str(MATRIX)
+    app.run()
+    assert keys(app, "open-similar-") == default
+    assert "model" not in texts(app.caption).lower()
 
 
 def test_missing_data_is_explained_without_a_traceback(monkeypatch, tmp_path):

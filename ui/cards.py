@@ -63,6 +63,7 @@ CSS = """
   background: rgba(120, 113, 108, 0.18); }
 .mv-why-bar div span { display: block; height: 100%; border-radius: 0.3rem;
   background: #d6336c; }
+.mv-why-bar.low div span { background: #a8a29e; }
 /* The model switch wraps onto a second line on a phone instead of hiding models off-screen. */
 .st-key-picks-model [role="radiogroup"] { flex-wrap: wrap; overflow: visible; row-gap: 0.3rem; }
 /* On a phone the columns stack: Your picks shows the picks first, then the movies to rate. */
