@@ -297,3 +297,17 @@ def test_a_failed_save_is_reported_and_caught_up_later(app, monkeypatch):
     app.button(key="profile-save-all").click().run()
     assert ProfileStore().ratings(token) == {SHAWSHANK: 5.0, STAR_WARS: 4.5, FELLOWSHIP: 4.0}
     assert "not saved to your private link yet" not in texts(app.warning)
+
+
+def test_a_missing_film_gets_no_suggestion_rather_than_a_wrong_one(movielens):
+    from recommender.imports import TitleMatcher
+
+    matcher = TitleMatcher(movielens.movies)
+    oppenheimer = matcher.match("Oppenheimer", 2023)  # not in ml-latest-small
+    assert oppenheimer.movie_id is None
+    assert oppenheimer.suggestions == ()  # was ("Open Hearts (2002)", ...)
+    assert matcher.suggest("Oppenheimer", None) == ()
+    # A title that is there under another year still gets its suggestion.
+    reloaded = matcher.match("The Matrix Reloaded", 2010)
+    assert reloaded.movie_id is None
+    assert [t for _, t in reloaded.suggestions][0] == "The Matrix Reloaded (2003)"

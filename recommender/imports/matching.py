@@ -17,6 +17,9 @@ YEAR_TOLERANCE = 1  # Letterboxd and MovieLens disagree by a year on festival vs
 TITLE_MATCH_RATIO = 90.0  # normalised titles must be this similar (one typo in ten letters)
 MIN_FUZZY_CHARS = 10  # shorter titles must match exactly (after normalising)
 SEARCH_CANDIDATES = 10
+# A suggestion must look like the title (rapidfuzz WRatio of the normalised titles): "Open
+# Hearts" (64) is no help for "Oppenheimer", "Matrix Reloaded, The" (95) is. None beats wrong.
+SUGGESTION_RATIO = 75.0
 YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _SUBTITLE = re.compile(r":|\s[-–]\s")
 
@@ -89,7 +92,7 @@ class TitleMatcher:
         best = self._closest_year(agreeing, year)
         if best is not None:
             return TitleMatch(best, "", ())
-        suggestions = tuple((m, self.label(m)) for m in candidates[:MAX_SUGGESTIONS])
+        suggestions = self._suggestions(title, candidates)
         if agreeing or exact:
             other = self.label(next(iter(agreeing or sorted(exact))))
             reason = f"the catalogue has {other}, but not from {year}±{YEAR_TOLERANCE}"
@@ -100,8 +103,16 @@ class TitleMatcher:
     def suggest(self, title: str, year: int | None) -> tuple[tuple[int, str], ...]:
         """Up to :data:`MAX_SUGGESTIONS` likely movies, as (movieId, "Title (year)")."""
         query = f"{title} {year}" if year else title
-        found = self._index.search(query, MAX_SUGGESTIONS)["movieId"].astype("int64").tolist()
-        return tuple((m, self.label(m)) for m in found)
+        found = self._index.search(query, SEARCH_CANDIDATES)["movieId"].astype("int64").tolist()
+        return self._suggestions(title, found)
+
+    def _suggestions(self, title: str, candidates: list[int]) -> tuple[tuple[int, str], ...]:
+        """The first :data:`MAX_SUGGESTIONS` candidates whose title looks like ``title``."""
+        query = normalise(YEAR_SUFFIX.sub("", title))
+        alike = [m for m in candidates if max(
+            (fuzz.WRatio(query, normalise(v)) for v in _variants(self._titles[m])), default=0
+        ) >= SUGGESTION_RATIO]
+        return tuple((m, self.label(m)) for m in alike[:MAX_SUGGESTIONS])
 
     def _closest_year(self, movies: Iterable[int], year: int) -> int | None:
         """The movie whose year is nearest ``year`` (within the tolerance); ties: lowest id."""
