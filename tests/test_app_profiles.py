@@ -311,3 +311,25 @@ def test_a_missing_film_gets_no_suggestion_rather_than_a_wrong_one(movielens):
     reloaded = matcher.match("The Matrix Reloaded", 2010)
     assert reloaded.movie_id is None
     assert [t for _, t in reloaded.suggestions][0] == "The Matrix Reloaded (2003)"
+
+
+def test_importing_ratings_you_already_have_offers_nothing_to_add(app, movielens):
+    open_picks(app)
+    rate(app, SHAWSHANK, 5.0)
+    rate(app, STAR_WARS, 4.5)
+    exported = profile.ratings_csv(app.session_state["ratings"], movielens)
+    uploader(app).set_value(("movielens-ratings.csv", exported, "text/csv")).run()
+    assert not app.exception
+    assert texts(app.markdown).startswith("**Export from this app**")  # a capital, like a title
+    assert not [b for b in app.button if b.key == "import-confirm"]
+    assert "You already have all 2 ratings of this file here" in texts(app.info)
+    # One changed rating: the button says what it will do.
+    rate(app, STAR_WARS, 3.0)
+    assert app.button(key="import-confirm").label == "Update 1 rating"
+
+
+def test_counts_read_as_english():
+    from ui.text import count
+
+    assert [count(1, "match"), count(3, "match"), count(2, "rating"), count(1_200, "box")] == [
+        "1 match", "3 matches", "2 ratings", "1,200 boxes"]

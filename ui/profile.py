@@ -212,9 +212,11 @@ def apply_import() -> None:
 def show_report(report: ImportReport) -> None:
     """What the file holds, what did not match and why, and the button that adds it."""
     rated = session.ratings()
-    new = len(report.ratings)
+    matched = len(report.ratings)
     changed = sum(1 for m, r in report.ratings.items() if m in rated and rated[m] != r)
-    st.markdown(f"**{report.format_name}**: {count(new, 'movie')} matched, "
+    new = sum(1 for m in report.ratings if m not in rated)
+    name = report.format_name[:1].upper() + report.format_name[1:]
+    st.markdown(f"**{name}**: {count(matched, 'movie')} matched, "
                 f"{count(report.unmatched_count, 'row')} not matched.")
     for message in report.messages[1:]:  # the first one repeats the counts above
         st.caption(message)
@@ -234,14 +236,20 @@ def show_report(report: ImportReport) -> None:
         )
         if report.unmatched_count > UNMATCHED_ROWS:
             st.caption(f"… and {report.unmatched_count - UNMATCHED_ROWS} more.")
-    if not new:
+    if not matched:
         st.info("No movie of this file is in the catalogue, so there is nothing to add.",
                 icon=":material/search_off:")
+        return
+    if not new and not changed:
+        st.info(f"You already have all {count(matched, 'rating')} of this file here, with the "
+                "same stars: there is nothing to add.", icon=":material/task_alt:")
         return
     if changed:
         st.caption(f"{changed:,} of them {'changes a rating' if changed == 1 else 'change ratings'}"
                    " you gave here.")
-    st.button(f"Add {count(new, 'rating')}", key="import-confirm", type="primary",
+    label = (f"Add {count(new, 'rating')}" if not changed else
+             f"Add {new:,} and update {changed:,}" if new else f"Update {count(changed, 'rating')}")
+    st.button(label, key="import-confirm", type="primary",
               on_click=apply_import, icon=":material/playlist_add:")
 
 
