@@ -77,7 +77,7 @@ def similar_grid(movie_id: int, on_open: Callable[[int], None]) -> None:
             icon=":material/info:",
         )
         return
-    st.caption(f"The movies most often watched and liked by the people who watched "
-               f"{md_escape(title)}, closest first.")
+    st.caption(f"The movies most often watched by the same people as {md_escape(title)}, "
+               "closest first.")
     rows = movies.rows(resources.catalogue(), found["movieId"].tolist())
     cards.movie_grid(rows, "similar", notes=similar_notes(rows), on_open=on_open)
