@@ -277,7 +277,9 @@ def test_taste_groups_stars_why_and_the_movie_map(app_url, page):
 SCREENS = Path(__file__).resolve().parent.parent / "docs" / "screens"
 WIDTHS = (390, 1400)
 SHOT_HEIGHT = {390: 2200, 1400: 1500}  # the first screens of each page, not all of it
-THREE_RATINGS = {318: 5.0, 260: 4.5, 4993: 4.0}  # Shawshank, Star Wars, Fellowship
+# Shawshank, Star Wars, Fellowship, Toy Story, The Matrix last (newest: the top of the list).
+# Over four, the ratings list scrolls inside a fixed height, which must not clip the top slider.
+FIVE_RATINGS = {318: 5.0, 260: 4.5, 4993: 4.0, 1: 3.5, 2571: 5.0}
 
 
 def shot_at(page, name: str, width: int) -> None:
@@ -357,7 +359,7 @@ def test_picks_fit_and_show_the_picks_before_the_movies_to_rate(
 
     page, width = page_at
     monkeypatch.setenv("RECOMMENDER_DATA", server_env["RECOMMENDER_DATA"])
-    token = ProfileStore().create(THREE_RATINGS)
+    token = ProfileStore().create(FIVE_RATINGS)
     page.goto(f"{app_url}/picks?profile={token}")
     wait_for_keys(page, "rate-pick-", 12)
     page.get_by_role("heading", name="Rate movies you know").wait_for()
@@ -378,6 +380,13 @@ def test_picks_fit_and_show_the_picks_before_the_movies_to_rate(
     else:  # side by side: the movies to rate on the left, the picks on the right
         assert rate_here["x"] < picks["x"]
     assert page.get_by_text("on the left").count() == 0
+    # The top slider's "5 ★" label sits inside the scrolling ratings list, not clipped above.
+    label = page.locator(".st-key-ratings-list [data-testid='stSliderThumbValue']").first
+    inside = page.evaluate(
+        """(label) => label.getBoundingClientRect().top
+                      >= document.querySelector('.st-key-ratings-list')
+                                 .getBoundingClientRect().top""", label.element_handle())
+    assert inside
     no_error_on_page(page)
     shot_at(page, "picks", width)
 
