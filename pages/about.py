@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 import ui
 from recommender import ALGORITHMS, DEFAULT_ALGORITHM, DataError
-from ui import movie_night, resources
+from ui import evaluation, movie_night, resources
 from ui.text import CITATION, LICENCE, model_label, model_note
-
-EVALUATION_COLUMNS = {  # docs/evaluation.json field -> column title
-    "model": "Model",
-    "sg_ndcg@100": "SG NDCG@100",
-    "sg_recall@20": "SG Recall@20",
-    "onb_ndcg@10": "Onb. NDCG@10",
-    "onb_recall@10": "Onb. Recall@10",
-    "coverage@10": "Coverage@10",
-    "fit_s": "Fit (s)",
-    "latency_ms": "Recommend (ms)",
-}
 
 
 def dataset_section() -> None:
@@ -58,33 +46,64 @@ def dataset_section() -> None:
             tooltip=[alt.Tooltip("rank:Q"), alt.Tooltip("ratings:Q")],
         )
         st.altair_chart(chart, height=260)
-    st.caption(f"The 10 % most-rated movies hold {figures['top_share']:.0%} of all ratings; "
+    st.caption(f"The 10% most-rated movies hold {figures['top_share']:.0%} of all ratings; "
                "most movies have only a handful, which is why popular movies are easy to "
                "recommend and rare ones are hard.")
 
 
 def models_section() -> None:
+    """The evaluation as a story: what was measured, who wins, by how much, what it means."""
     st.header("How the models compare", anchor=False)
-    report, chart, problem = resources.evaluation()
-    if report and isinstance(report.get("models"), list):
-        table = pd.DataFrame(report["models"])
-        shown = [c for c in EVALUATION_COLUMNS if c in table]
-        st.dataframe(table[shown].rename(columns=EVALUATION_COLUMNS), hide_index=True,
-                     column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                    for c in EVALUATION_COLUMNS.values() if "@" in c})
-        st.caption(
-            f"{report.get('dataset', 'MovieLens')}, {report.get('folds', '?')}-fold user "
-            f"cross-validation, {report.get('date', '')}. SG: strong generalization (held-out "
-            "users' favourites); Onb.: a new visitor's first ten ratings. Higher is better. "
-            f"Reproduce with `{report.get('command', 'make evaluate')}`."
-        )
-    if chart:
-        st.vega_lite_chart(spec=chart)
+    report, _, problem = resources.evaluation()
     if problem:
         st.warning(f"The evaluation report is incomplete: {problem}", icon=":material/warning:")
-    elif not report and not chart:
-        st.info("The offline evaluation has not been published yet: `make evaluate` writes "
-                "docs/evaluation.json and the chart shown here.", icon=":material/science:")
+    top = evaluation.headline(report) if report else None
+    if top is None:
+        if not problem:
+            st.info("The models have not been compared yet.", icon=":material/science:")
+    else:
+        users = report.get("n_users")
+        st.markdown(
+            f"**What was measured.** Each model got the first ten ratings of "
+            f"{f'{users:,}' if isinstance(users, int) else 'hundreds of'} MovieLens users it "
+            "had never seen, as a "
+            "new visitor here gives them, and we checked whether the movies those people went "
+            "on to rate 4 ★ or more came out at the top of its ten picks."
+        )
+        cols = st.columns(3)
+        cols[0].metric("Best model for a new visitor", top.winner, border=True)
+        cols[1].metric("Liked movies it finds in 10 picks", f"{top.winner_hits:.0%}",
+                       f"{(top.winner_hits - top.baseline_hits) * 100:+.0f} points vs. popular "
+                       "movies", border=True,
+                       help="Recall@10: of the movies a person went on to rate 4 ★ or more (up "
+                       "to ten of them), the share that were among the ten picks.")
+        cols[2].metric("Better ranking than popular movies", f"{top.lift:+.0%}",
+                       f"{top.runner_up_gap:+.0%} vs. {top.runner_up}", border=True,
+                       delta_color="off")
+        if drawn := evaluation.chart(report):
+            st.altair_chart(drawn, height=230)
+        st.markdown(
+            f"**What it means for you.** Rate ten movies on Your picks and the ten "
+            f"{top.winner.removesuffix(' (default)')} picks find about {top.winner_hits:.0%} "
+            "of the movies you would rate 4 ★ or more, against "
+            f"{top.baseline_hits:.0%} for the list of popular movies everyone gets. It is the "
+            "model Your picks starts with; more ratings make every model better."
+        )
+    if report:
+        with st.expander("Every figure, and how it was measured", icon=":material/table:"):
+            st.dataframe(evaluation.table(report), hide_index=True, column_config={
+                title: st.column_config.NumberColumn(format="%.3f")
+                for title in evaluation.COLUMNS.values() if "@" in title
+            })
+            st.caption(
+                f"{report.get('dataset', 'MovieLens')}, {report.get('folds', '?')}-fold "
+                f"cross-validation over users, {report.get('date', '')}. New visitor: a "
+                "user's first ten ratings, including low ones; long-time users: 80% of their "
+                "favourites, the other 20% to find. NDCG rewards finding them near the top; "
+                "recall counts how many are found. Catalogue coverage: the share of movies "
+                "that appear in anyone's picks. Reproduce with "
+                f"`{report.get('command', 'python -m recommender evaluate')}`."
+            )
     st.markdown("**The models in this app**")
     for algorithm in ALGORITHMS:
         default = " (default)" if algorithm == DEFAULT_ALGORITHM else ""
@@ -97,16 +116,13 @@ st.title("About", anchor=False)
 st.markdown(
     "This app recommends movies from what you tell it. **Discover** finds a movie and the "
     "movies most like it; **Your picks** turns a few of your ratings into personal "
-    "recommendations, with a choice of models to compare. Your ratings live only in your "
-    "browser session; the shared models are never changed by them."
+    "recommendations, with a choice of models to compare. Your ratings stay in your browser "
+    "tab unless you save them under a private link; the shared models never learn from them."
 )
-dataset_section()
 models_section()
+dataset_section()
 st.header("Licence and citation", anchor=False)
 st.markdown(LICENCE)
 st.code(CITATION, language=None, wrap_lines=True)
 if attribution := resources.poster_attribution():
     st.caption(attribution)
-else:
-    st.caption("Posters are drawn placeholders: set TMDB_API_KEY (or TMDB_READ_TOKEN) in "
-               ".streamlit/secrets.toml or the environment to show TMDB posters.")

@@ -7,11 +7,12 @@ import streamlit as st
 
 import ui
 from recommender.tastes import movie_map_chart
-from ui import cards, profile, resources, session
+from ui import profile, resources, session
 from ui.picks import current_picks
 from ui.text import MAP_CAPTION, count, md_escape, model_label
 
 MAP_KEY = "movie-map"
+LEGEND_COLUMNS = 3  # fits a 390 px phone
 
 
 def movie_map() -> None:
@@ -28,7 +29,9 @@ def movie_map() -> None:
         " Rate movies on Your picks to see yours and your picks here."))
     # A click picks one movie by id (the chart's own zoom and legend stay client-side).
     clicked = alt.selection_point(name="movie", fields=["movieId"], on="click")
-    chart = movie_map_chart(frame, rated, picks).add_params(clicked)
+    # The legend goes under the map: beside it, it squeezes the map on a phone.
+    chart = movie_map_chart(frame, rated, picks).add_params(clicked).configure_legend(
+        orient="bottom", columns=LEGEND_COLUMNS, labelLimit=110)
     event = st.altair_chart(chart, key=MAP_KEY, on_select="rerun", selection_mode="movie",
                             width="stretch", height=560)
     chosen = event.selection.get("movie") or []
@@ -42,14 +45,14 @@ def taste_groups() -> None:
     if not groups:
         return
     st.subheader("Taste groups", anchor=False)
-    st.caption("Movies that cluster together on the map, named by what is over-represented in "
-               "them. New visitors can pick these on Your picks instead of rating one by one.")
+    st.caption("Movies that cluster together on the map, each group named by what the movies "
+               "listed share. New visitors can pick these on Your picks instead of rating one "
+               "by one.")
     catalogue = resources.catalogue()
     grid = st.grid(3, gap="small", min_column_width=260, border=True)
     for group in groups:
         with grid.cell():
             st.markdown(f"**{md_escape(group.name)}**")
-            cards.chips(group.genres + group.decades, "genre")
             titles = catalogue.reindex(group.movie_ids)["display_title"].dropna()
             st.caption(f"{count(group.size, 'movie')}, such as "
                        + ", ".join(md_escape(t) for t in titles.head(5)) + ".")

@@ -8,7 +8,7 @@ import ui
 from recommender import ALGORITHMS
 from ui import cards, movies, onboarding, picks, profile, resources, session, timing
 from ui.ratings_editor import ratings_editor
-from ui.text import md_escape, model_label
+from ui.text import count, md_escape, model_label
 
 SEARCH_RESULTS = 6
 GROUPS_BELOW = 3  # visitors with fewer ratings are offered the taste groups
@@ -32,6 +32,12 @@ def rate_panel() -> None:
     onboarding.starter_grid()
 
 
+def reset_filters(data_years: tuple[int, int]) -> None:
+    """Button callback: every genre and every year again."""
+    st.session_state["picks-genres"] = []
+    st.session_state["picks-years"] = data_years
+
+
 def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
     """Model switch, filters, ratings toggle and clear-all; returns the chosen settings."""
     session.sync_widget("picks-model", session.algorithm())
@@ -39,11 +45,17 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
         "Model", list(ALGORITHMS), key="picks-model", format_func=model_label, required=True,
         on_change=session.on_algorithm_change, args=("picks-model",),
     ) or session.algorithm()
+    active = picks.filter_text(st.session_state.get("picks-genres"),
+                               st.session_state.get("picks-years"), data_years)
     with st.container(horizontal=True, vertical_alignment="center"):
-        with st.popover("Filters", icon=":material/filter_list:"):
+        with st.popover(f"Filters: {md_escape(active)}" if active else "Filters",
+                        icon=":material/filter_list:"):
             chosen = st.multiselect("Genres (any of them)", genres, key="picks-genres",
                                     placeholder="All genres")
             years = st.slider("Years", *data_years, value=data_years, key="picks-years")
+        if active:
+            st.button("Reset filters", key="picks-filters-reset", on_click=reset_filters,
+                      args=(data_years,), icon=":material/filter_alt_off:", type="tertiary")
         show_rated = st.toggle("Show my ratings", value=True, key="picks-show-rated")
         st.button("Clear all", key="picks-clear", on_click=session.clear_ratings,
                   icon=":material/delete_sweep:", disabled=not session.ratings())
@@ -55,6 +67,16 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
     }
 
 
+def undo_clear(cleared: int) -> None:
+    """What "Clear all" just removed, with the one click that brings it back."""
+    saved = " and from your private link" if session.profile_token() else ""
+    with st.container(border=True, horizontal=True, vertical_alignment="center"):
+        st.markdown(f":material/delete_sweep: Cleared {count(cleared, 'rating')} from this "
+                    f"tab{saved}.", width="stretch")
+        st.button("Undo clear", key="picks-undo-clear", on_click=session.undo_clear,
+                  icon=":material/undo:", type="primary")
+
+
 def picks_panel() -> None:
     """The picks grid for the current ratings and settings."""
     st.subheader("Recommended for you", anchor=False)
@@ -62,6 +84,8 @@ def picks_panel() -> None:
     rated = session.ratings()
     if chosen["show_rated"] and rated:
         ratings_editor(resources.catalogue())
+    if cleared := session.cleared_count():
+        undo_clear(cleared)
     if rated or session.profile_token():
         profile.keep_panel()
     if not rated:
@@ -80,7 +104,8 @@ def body() -> None:
     with timing.timed_run("picks-fragment"):
         session.show_toast()
         profile.import_panel()  # full width: the report's table needs the room
-        left, right = st.columns([5, 7], gap="large")
+        # Keyed for the stylesheet: on a phone the picks come first (see ui.cards.CSS).
+        left, right = st.container(key="picks-layout").columns([5, 7], gap="large")
         with left:
             rate_panel()
         with right:

@@ -41,6 +41,9 @@ TAG_MOVIES = 3
 TAG_LIFT = 3.0
 DECADE_SHARE = 0.4  # a decade names a group if it holds this share of it, 1.5× the overall share
 DECADE_LIFT = 1.5
+CLASSICS = "Classics"  # a group name for movies from before CLASSICS_BEFORE
+CLASSICS_BEFORE = 1980
+NAME_GENRES = 4  # genres considered for a group's name
 NO_GENRE = "(no genre)"
 TSNE_ITERATIONS = 500  # the layout settles well before scikit-learn's default 1000
 
@@ -71,16 +74,21 @@ def movie_groups(
     movies: pd.DataFrame,
     tags: pd.DataFrame | None = None,
     k: int = 12,
-    per_group: int = 8,
+    per_group: int = 6,
     min_ratings: int = 20,
     random_state: int = 0,
 ) -> list[TasteGroup]:
-    """``k`` named groups of movies, clustered by the model's movie vectors.
+    """Up to ``k`` named groups of movies, clustered by the model's movie vectors.
 
     Only movies with at least ``min_ratings`` ratings are clustered, so representatives are
-    films people know. Representatives are the ``per_group`` most-rated movies among the half
-    of the cluster nearest its centre. ``movies`` needs movieId and genres; ``tags`` (userId,
-    movieId, tag, as MovieLens ships them) adds a tag to names. Groups are ordered by how much
+    films people know. A group's name is a promise about the ``per_group`` movies it shows:
+    every one of them has each genre the name gives and falls in its decade (or is a classic
+    from before 1980, for "Classics"). The name is the most specific such description of the
+    cluster (its over-represented genres and decade first), and the representatives are the
+    most-rated matching movies among the half of the cluster nearest its centre. A cluster
+    whose every true description is taken by a better-known group is left out, so no two
+    groups look alike. ``movies`` needs movieId and genres (and year, for decades); ``tags``
+    (userId, movieId, tag) only fills :attr:`TasteGroup.tags`. Groups are ordered by how much
     their representatives were rated. Needs a factor model (``item_factors_``).
     """
     if k < 1 or per_group < 1:
@@ -99,35 +107,47 @@ def movie_groups(
     genre_names, genre_matrix = _genre_matrix(movies, movie_ids)
     tag_names, tag_matrix = _tag_matrix(tags, movie_ids)
     decade_names, decade_matrix = _decade_matrix(movies, movie_ids)
+    eras = dict(zip(decade_names, decade_matrix.T, strict=True))
+    if decade_names:
+        eras[CLASSICS] = decade_matrix[:, [int(d[:4]) < CLASSICS_BEFORE
+                                           for d in decade_names]].any(axis=1)
 
-    groups = []
+    clusters = []
     for c in range(k):
         members = np.flatnonzero(labels == c)
         closeness = vectors[members] @ centres[c]
         near = members[np.argsort(-closeness, kind="stable")][: max(per_group, len(members) // 2)]
-        near = near[np.lexsort((movie_ids[near], -counts[near]))][:per_group]
+        near = near[np.lexsort((movie_ids[near], -counts[near]))]  # most-rated first
         genres = _over_represented(genre_matrix, genre_names, members, GENRE_SHARE, MIN_LIFT, 1)
-        if not genres and len(genre_names):
-            genres = [genre_names[int(np.argmax(genre_matrix[members].sum(axis=0)))]]
-        found = _over_represented(tag_matrix, tag_names, members, TAG_SHARE, TAG_LIFT, TAG_MOVIES)
         decades = _over_represented(
             decade_matrix, decade_names, members, DECADE_SHARE, DECADE_LIFT, 1
         )
-        groups.append((int(counts[near].sum()), c, genres, found, decades, near, len(members)))
-    groups.sort(key=lambda g: (-g[0], g[1]))
+        options = _descriptions(genres, decades, genre_matrix, genre_names, eras, near)
+        found = _over_represented(tag_matrix, tag_names, members, TAG_SHARE, TAG_LIFT, TAG_MOVIES)
+        weight = int(counts[near[:per_group]].sum())
+        clusters.append((weight, c, options, near, found, len(members)))
+    clusters.sort(key=lambda g: (-g[0], g[1]))
 
-    titles = movies.drop_duplicates("movieId").set_index("movieId")
-    titles = titles.get("display_title", titles.get("title"))
-    result, used = [], set()
-    for _, _, genres, found, decades, near, size in groups:
-        example = str(titles.get(int(movie_ids[near[0]]), "")) if titles is not None else ""
+    result: list[TasteGroup] = []
+    used: list[frozenset[str]] = []
+    for _, _, options, near, found, size in clusters:
+        for named_genres, era in options:
+            shown = near[_matching(genre_matrix, genre_names, eras, near, named_genres, era)]
+            labels = frozenset([*named_genres, *([era] if era else [])])
+            # "Comedy" next to "Comedy · 1990s" reads as the same group: neither may
+            # contain the other's labels.
+            if len(shown) >= per_group and not any(labels <= u or u <= labels for u in used):
+                break
+        else:
+            continue  # every true name is taken: a near-duplicate of a better-known group
+        used.append(labels)
         result.append(
             TasteGroup(
-                name=_unique_name(genres, decades, example, used),
-                movie_ids=[int(m) for m in movie_ids[near]],
-                genres=genres,
+                name=" · ".join([*named_genres, *([era] if era else [])]),
+                movie_ids=[int(m) for m in movie_ids[shown[:per_group]]],
+                genres=list(named_genres),
                 tags=found,
-                decades=decades,
+                decades=[era] if era else [],
                 size=size,
             )
         )
@@ -265,8 +285,8 @@ def movie_map_chart(
         alt.Tooltip("title:N", title="movie"),
         alt.Tooltip("genre:N"),
         alt.Tooltip("n_ratings:Q", title="ratings"),
-        alt.Tooltip("role:N", title=" "),
     ]
+    marked = [*tooltip, alt.Tooltip("role:N", title="marked as")]  # only ringed and diamonds
     base = (
         alt.Chart(values(data))
         .mark_circle(size=28)
@@ -285,7 +305,7 @@ def movie_map_chart(
         layers.append(
             alt.Chart(values(mine))
             .mark_circle(size=140, stroke="#222", strokeWidth=2, opacity=0.95)
-            .encode(x=x, y=y, color=colour, tooltip=tooltip)
+            .encode(x=x, y=y, color=colour, tooltip=marked)
         )
     recommended = data[data["role"] == "recommended"]
     if len(recommended):
@@ -293,7 +313,7 @@ def movie_map_chart(
             alt.Chart(values(recommended))
             .mark_point(shape="diamond", size=220, filled=True, stroke="#000", strokeWidth=2,
                         opacity=1.0)
-            .encode(x=x, y=y, color=colour, tooltip=tooltip)
+            .encode(x=x, y=y, color=colour, tooltip=marked)
         )
     return alt.layer(*layers).properties(width=width, height=height).interactive()
 
@@ -389,24 +409,53 @@ def _over_represented(
     return [names[i] for i in order if keep[i]][:limit]
 
 
-def _unique_name(genres: list[str], decades: list[str], example: str, used: set[str]) -> str:
-    """Genres and a decade ("Comedy · High school · 1980s"), then "like <its best-known movie>"
-    when that is taken. Tags stay out of names: free-text user tags can be crude or
-    misleading on a welcome screen, so they are only listed in ``TasteGroup.tags``."""
-    labels = genres[:2] + decades[:1] + genres[2:]
-    name = ""
-    for n in range(min(len(labels), 3), len(labels) + 1):
-        name = " · ".join(labels[:n]) or "Mixed"
-        if name not in used:
-            break
-    if name in used and example:
-        name = f"{' · '.join(labels[:3]) or 'Mixed'} · like {example}"
-    base, number = name or "Mixed", 2
-    while name in used or not name:
-        name = f"{base} ({number})"
-        number += 1
-    used.add(name)
-    return name
+def _descriptions(
+    genres: list[str],
+    decades: list[str],
+    genre_matrix: np.ndarray,
+    genre_names: Sequence[str],
+    eras: dict[str, np.ndarray],
+    near: np.ndarray,
+) -> list[tuple[tuple[str, ...], str | None]]:
+    """Names to try for a cluster, best first: (genres, era or None) pairs.
+
+    What is over-represented in the cluster (``genres``, ``decades``) comes before what is
+    merely common among the movies near its centre; one genre and an era before two genres
+    (the best-known movies fit it and it still says a lot); eras are the over-represented
+    decades, the most common decade near the centre, then "Classics".
+    """
+    common = genre_matrix[near].sum(axis=0)
+    others = [genre_names[i] for i in np.lexsort((np.arange(len(genre_names)), -common))
+              if common[i] and genre_names[i] not in genres]
+    decade_names = [d for d in eras if d != CLASSICS]
+    if decade_names:
+        in_decade = np.array([eras[d][near].sum() for d in decade_names])
+        decades = [*decades, decade_names[int(np.argmax(in_decade))]]
+    era_options = [*dict.fromkeys(decades), *([CLASSICS] if CLASSICS in eras else [])]
+    options: list[tuple[tuple[str, ...], str | None]] = []
+    for names in (genres, others[:max(0, NAME_GENRES - len(genres))]):
+        choices = [*[(g,) for g in names],
+                   *[(a, b) for i, a in enumerate(names) for b in names[i + 1:]]]
+        options += [(g, era) for era in era_options for g in choices]
+        options += [(g, None) for g in choices]
+    return options + [((), era) for era in era_options]
+
+
+def _matching(
+    genre_matrix: np.ndarray,
+    genre_names: Sequence[str],
+    eras: dict[str, np.ndarray],
+    near: np.ndarray,
+    genres: Sequence[str],
+    era: str | None,
+) -> np.ndarray:
+    """Mask over ``near``: the movies that have every genre in ``genres`` and fall in ``era``."""
+    mask = np.ones(len(near), dtype=bool)
+    for genre in genres:
+        mask &= genre_matrix[near, list(genre_names).index(genre)]
+    if era is not None:
+        mask &= eras[era][near]
+    return mask
 
 
 def _titles(info: pd.DataFrame, movie_ids: np.ndarray) -> list[str]:

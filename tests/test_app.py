@@ -7,12 +7,13 @@ folder, so the first test trains the models it uses (cached in memory for the ot
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from recommender import DEFAULT_ALGORITHM
+from recommender import ALGORITHMS, DEFAULT_ALGORITHM
 from ui.cards import card_html
 from ui.text import md_escape, model_label
 
@@ -140,6 +141,10 @@ def test_edit_remove_and_clear_ratings(app):
     assert not app.exception
 
 
+def popover_labels(at: AppTest) -> list[str]:
+    return [p.proto.popover.label for p in at.main.get("popover")]
+
+
 def test_model_switch_and_filters(app, movielens):
     open_picks(app)
     for movie_id, stars in ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0)):
@@ -148,8 +153,6 @@ def test_model_switch_and_filters(app, movielens):
     app.segmented_control(key="picks-model").set_value("popularity").run()
     assert not app.exception
     assert app.session_state["algorithm"] == "popularity"
-    assert "Popularity picks from your 3 ratings" in texts(app.caption)
-    assert "Popular with everyone" in texts(app.markdown)
     assert keys(app, "rate-pick-") != als
     app.multiselect(key="picks-genres").set_value(["Animation"]).run()
     picks = [int(k.removeprefix("rate-pick-")) for k in keys(app, "rate-pick-")]
@@ -157,11 +160,59 @@ def test_model_switch_and_filters(app, movielens):
     assert len(picks) == 12 and genres.str.contains("Animation").all()
     app.slider(key="picks-years").set_value((1910, 1915)).run()  # no animation then
     assert "No movie matches these filters" in texts(app.info)
-    # The chosen model also ranks Discover's similar movies.
+
+
+def test_active_filters_show_on_the_button_and_reset_in_one_click(app):
+    open_picks(app)
+    rate(app, SHAWSHANK, 5.0)
+    assert "Filters" in popover_labels(app)
+    assert not [b for b in app.button if b.key == "picks-filters-reset"]
+    app.multiselect(key="picks-genres").set_value(["Comedy"]).run()
+    app.slider(key="picks-years").set_value((2000, 2018)).run()
+    assert "Filters: Comedy · 2000–2018" in popover_labels(app)
+    assert "Only Comedy · 2000–2018." in texts(app.caption)
+    app.button(key="picks-filters-reset").click().run()
+    assert not app.exception
+    assert app.multiselect(key="picks-genres").value == []
+    first, last = app.slider(key="picks-years").value
+    assert "Filters" in popover_labels(app) and "Only" not in texts(app.caption)
+    assert (first, last) == tuple(app.slider(key="picks-years").proto.default)  # every year
+    assert not [b for b in app.button if b.key == "picks-filters-reset"]
+
+
+def test_popularity_says_it_ignores_the_ratings_and_promises_no_personal_stars(app):
+    open_picks(app)
+    for movie_id, stars in ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0)):
+        rate(app, movie_id, stars)
+    app.segmented_control(key="picks-model").set_value("popularity").run()
+    captions, notes = texts(app.caption), texts(app.markdown)
+    assert "Popularity picks from your" not in captions
+    assert "the same for everyone" in captions
+    assert "We think you'd rate it" not in notes  # no personal prediction for a list that
+    assert notes.count("Average <span") == 12     # is the same for everyone
+    # A personal model says what its stars are, and that they need not follow the order.
+    app.segmented_control(key="picks-model").set_value(DEFAULT_ALGORITHM).run()
+    assert "picks from your 3 ratings, best match first" in texts(app.caption)
+    assert "they need not follow the order" in texts(app.caption)
+    assert texts(app.markdown).count("We think you'd rate it") == 12
+
+
+def test_similar_movies_do_not_follow_the_picks_model_and_show_no_raw_score(app):
+    open_picks(app)
+    rate(app, SHAWSHANK, 5.0)
     app.switch_page("pages/discover.py")
     app.query_params["movie"] = str(MATRIX)
     app.run()
-    assert "Popularity model" in texts(app.caption)
+    default = keys(app, "open-similar-")
+    notes = texts(app.markdown)
+    assert not re.search(r"score \d", notes) and "average" in notes
+    app.switch_page("pages/picks.py").run()
+    app.segmented_control(key="picks-model").set_value("popularity").run()
+    app.switch_page("pages/discover.py")
+    app.query_params["movie"] = str(MATRIX)
+    app.run()
+    assert keys(app, "open-similar-") == default
+    assert "model" not in texts(app.caption).lower()
 
 
 def test_missing_data_is_explained_without_a_traceback(monkeypatch, tmp_path):
@@ -186,26 +237,34 @@ def test_user_text_is_escaped():
     assert md_escape("[x](javascript:alert(1))") == r"\[x\]\(javascript\:alert\(1\)\)"
 
 
-def test_evaluation_report_is_shown_when_published(app, monkeypatch, tmp_path):
+def test_about_tells_the_evaluation_in_the_app_s_own_words(app, monkeypatch, tmp_path):
     import ui.resources
 
-    report = {"dataset": "ml-latest-small", "folds": 5, "date": "2026-11-25",
-              "command": "python -m recommender evaluate",
-              "models": [{"model": "default (hybrid)", "sg_ndcg@100": 0.41, "onb_ndcg@10": 0.45},
-                         {"model": "popularity", "sg_ndcg@100": 0.2, "onb_ndcg@10": 0.3}]}
-    chart = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-             "data": {"values": [{"model": "popularity", "value": 0.2}]},
-             "mark": "bar", "encoding": {"y": {"field": "model"}, "x": {"field": "value"}}}
+    report = json.loads((Path(ui.resources.DOCS) / "evaluation.json").read_text())
     (tmp_path / "evaluation.json").write_text(json.dumps(report))
-    (tmp_path / "evaluation_chart.json").write_text(json.dumps(chart))
     monkeypatch.setattr(ui.resources, "DOCS", tmp_path)
+    monkeypatch.setenv("TMDB_API_KEY", "")
+    monkeypatch.setenv("TMDB_READ_TOKEN", "")
     app.run()
     app.switch_page("pages/about.py").run()
     assert not app.exception
+    page = texts([*app.markdown, *app.caption, *app.metric, *app.info, *app.warning])
+    # Which model wins, by how much, and what it means, with the app's labels only.
+    winner = [m.value for m in app.metric if m.label == "Best model for a new visitor"]
+    assert winner == [f"{model_label(DEFAULT_ALGORITHM)} (default)"]
+    assert "What was measured" in page and "What it means for you" in page
     table = app.dataframe[0].value
-    assert list(table["Model"]) == ["default (hybrid)", "popularity"]
-    assert "SG NDCG@100" in table.columns
-    assert app.get("arrow_vega_lite_chart") or app.get("vega_lite_chart")
+    in_app = {model_label(a) + (" (default)" if a == DEFAULT_ALGORITHM else "")
+              for a in ALGORITHMS}
+    assert set(table["Model"]) == in_app | {"ALS (implicit library)", "EASE (Steck's original)"}
+    for internal in ("implicit-als", "ease-steck", "default (hybrid)", "biased-mf"):
+        assert internal not in set(table["Model"]) and internal not in page
+    assert table["Note"].str.startswith("Reference").sum() == 2
+    specs = " ".join(str(c.proto.spec) for c in app.get("vega_lite_chart"))
+    assert "NDCG@10" in specs  # the chart of the models, in the app's words
+    assert ", low" not in specs and "dashed" not in specs and "implicit-als" not in specs
+    assert not re.search(r"\d %", page)  # one way to write percentages: "10%"
+    assert "TMDB_API_KEY" not in page and "secrets.toml" not in page  # no developer notes
     # A half-written file is reported, not raised.
     (tmp_path / "evaluation.json").write_text('{"models": [')
     app.run()

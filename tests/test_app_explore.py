@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from recommender.models import load_or_train
 from tests.test_app import APP, FELLOWSHIP, SHAWSHANK, STAR_WARS, TIMEOUT, keys, open_picks, rate
 from ui.onboarding import GROUP_POSTERS, GROUP_RATING
+from ui.why import why_html
 
 STARS = re.compile(r"We think you'd rate it <span class=\"mv-score\">★ (\d\.\d)</span>")
 THREE = ((SHAWSHANK, 5.0), (STAR_WARS, 4.5), (FELLOWSHIP, 4.0))
@@ -96,13 +97,38 @@ def test_picks_show_the_stars_biased_mf_predicts_for_the_visitor(app, movielens)
     assert common and any(lowered[m] != shown[m] for m in common)
 
 
-def test_popularity_picks_get_stars_but_no_why(app):
+def test_popularity_picks_get_no_personal_stars_and_no_why(app):
     rate_three(app)
     app.segmented_control(key="picks-model").set_value("popularity").run()
     assert not app.exception
-    assert len(card_stars(app)) == 12
+    notes = "\n".join(str(m.value) for m in app.markdown)
+    assert not STARS.search(notes)  # the same list for everyone: no "we think you'd rate it"
     assert not why_buttons(app)
-    assert "Popular with everyone" in "\n".join(m.value for m in app.markdown)
+
+
+def test_why_says_when_a_rating_behind_a_pick_was_a_low_one():
+    shown = why_html("Toy Story", [("Aladdin", 4.5, 0.6), ("Cats", 2.5, 0.31)])
+    liked, low = shown.split("Cats")
+    assert "(a low rating)" not in liked and "you gave it 2.5 ★ (a low rating)" in low
+    assert 'class="mv-why-bar low"' in low and 'class="mv-why-bar low"' not in liked
+
+
+def test_taste_group_tiles_show_every_title_as_text(app):
+    import html
+
+    from ui import resources
+
+    open_picks(app)
+    tiles = [m.value for m in app.markdown if "mv-strip" in m.value]
+    groups = resources.taste_groups()
+    assert len(tiles) == len(groups)
+    titles = resources.catalogue()["display_title"]
+    for tile, group in zip(tiles, groups, strict=True):
+        assert html.escape(group.name) in tile
+        shown = group.movie_ids[:GROUP_POSTERS]
+        # Readable without hovering: each title is text under its poster.
+        captions = [f"<figcaption>{html.escape(titles[m])}</figcaption>" for m in shown]
+        assert all(c in tile for c in captions), group.name
 
 
 def test_taste_groups_seed_the_profile(app):

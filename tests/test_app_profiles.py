@@ -42,14 +42,20 @@ def rate(at: AppTest, movie_id: int, stars: float) -> AppTest:
     return at.selectbox(key=f"rate-starter-{movie_id}").set_value(stars).run()
 
 
+def link_token(at: AppTest) -> str:
+    """The token in the private-link box (the only place the page shows it)."""
+    [link] = [c.value for c in at.code if "profile=" in c.value]
+    return link.rsplit("profile=", 1)[1]
+
+
 def saved_profile(at: AppTest) -> str:
-    """Rate two movies and save them; returns the token from the URL."""
+    """Rate two movies and save them; returns the token from the private-link box."""
     open_picks(at)
     rate(at, SHAWSHANK, 5.0)
     rate(at, STAR_WARS, 4.5)
     at.button(key="profile-save").click().run()
     assert not at.exception
-    return at.query_params["profile"]
+    return link_token(at)
 
 
 def uploader(at: AppTest):
@@ -57,7 +63,7 @@ def uploader(at: AppTest):
     return widget
 
 
-def test_save_puts_a_private_link_in_the_url_and_the_store(app):
+def test_save_shows_a_private_link_and_keeps_it_out_of_the_url(app):
     open_picks(app)
     assert not [b for b in app.button if b.key == "profile-save"]  # nothing to save yet
     token = saved_profile(app)
@@ -68,6 +74,8 @@ def test_save_puts_a_private_link_in_the_url_and_the_store(app):
     assert link.endswith(f"/picks?profile={token}")
     assert "Anyone with this link can see and change these ratings" in texts(app.warning)
     assert not [b for b in app.button if b.key == "profile-save"]  # saved: no second profile
+    assert "profile" not in app.query_params  # a copied address bar gives nothing away
+    assert "after a reload or in a new tab, open this link" in texts(app.warning)
     # The token never shows up in a message.
     assert token not in texts([*app.error, *app.warning, *app.info, *app.caption, *app.toast])
 
@@ -81,7 +89,9 @@ def test_a_new_session_with_the_link_sees_the_same_ratings(app):
     assert other.session_state["ratings"] == {SHAWSHANK: 5.0, STAR_WARS: 4.5}
     assert other.selectbox(key=f"rate-starter-{SHAWSHANK}").value == 5.0
     assert other.select_slider(key=f"edit-{STAR_WARS}").value == 4.5
-    assert other.query_params["profile"] == token
+    assert "profile" not in other.query_params  # read once, then out of the address
+    rate(other, FELLOWSHIP, 4.0)  # still attached: changes are saved
+    assert ProfileStore().ratings(token)[FELLOWSHIP] == 4.0
 
 
 def test_changes_after_saving_are_written_through(app):
@@ -93,37 +103,62 @@ def test_changes_after_saving_are_written_through(app):
     assert store.ratings(token)[STAR_WARS] == 2.0
     app.button(key=f"remove-{SHAWSHANK}").click().run()
     assert store.ratings(token) == {FELLOWSHIP: 4.0, STAR_WARS: 2.0}
-    app.button(key="picks-clear").click().run()
-    assert store.ratings(token) == {}
-    assert store.exists(token)  # clear-all keeps the link
     assert not app.exception
 
 
-def test_navigation_keeps_the_link(app):
+def test_clear_all_can_be_undone_and_the_saved_profile_comes_back(app):
+    token = saved_profile(app)
+    store = ProfileStore()
+    app.button(key="picks-clear").click().run()
+    assert app.session_state["ratings"] == {}
+    assert store.exists(token)  # clear-all keeps the link
+    notice = texts(app.markdown)
+    assert "Cleared 2 ratings from this tab and from your private link" in notice
+    app.button(key="picks-undo-clear").click().run()
+    assert not app.exception
+    assert app.session_state["ratings"] == {SHAWSHANK: 5.0, STAR_WARS: 4.5}
+    assert store.ratings(token) == {SHAWSHANK: 5.0, STAR_WARS: 4.5}
+    assert "Restored 2 ratings" in texts(app.toast)
+    assert not [b for b in app.button if b.key == "picks-undo-clear"]
+    # After a clear, the next rating starts afresh: there is nothing left to undo.
+    app.button(key="picks-clear").click().run()
+    rate(app, FELLOWSHIP, 4.0)
+    assert not [b for b in app.button if b.key == "picks-undo-clear"]
+    assert store.ratings(token) == {FELLOWSHIP: 4.0}
+
+
+def test_an_empty_saved_profile_says_so_when_opened(app):
+    token = ProfileStore().create({})
+    app.query_params["profile"] = token
+    app.run()  # the link loads on whatever page it opens
+    assert "holds no ratings yet" in texts(app.toast)
+    assert "0 saved ratings" not in texts(app.toast)
+
+
+def test_navigation_keeps_the_profile_and_no_address_carries_the_token(app):
     token = saved_profile(app)
     app.switch_page("pages/discover.py")
-    app.query_params.clear()  # a click in the top navigation drops query parameters
     app.query_params["movie"] = str(MATRIX)
     app.run()
+    assert dict(app.query_params) == {"movie": str(MATRIX)}  # shareable: no token
+    assert not [c.value for c in app.code if token in c.value]  # nor in the share box
     app.selectbox(key=f"rate-detail-{MATRIX}").set_value(3.0).run()
     assert ProfileStore().ratings(token)[MATRIX] == 3.0  # rated on Discover, saved too
     app.query_params.clear()
     app.switch_page("pages/picks.py").run()
-    assert app.query_params["profile"] == token  # back in the URL: a reload keeps the ratings
+    assert "profile" not in app.query_params
     assert app.session_state["ratings"][MATRIX] == 3.0
 
 
 @pytest.mark.parametrize("page", ["pages/discover.py", "pages/explore.py"])
-def test_a_reload_on_another_page_keeps_the_link(app, page):
+def test_the_link_opened_on_another_page_loads_and_leaves_the_url(app, page):
     token = saved_profile(app)
-    app.query_params.clear()  # the top navigation drops query parameters
-    app.switch_page(page).run()
-    assert app.query_params["profile"] == token  # written back: a reload finds it
-    reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a reload is a new session
+    reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a new tab is a new session
     reloaded.query_params["profile"] = token
     reloaded.switch_page(page).run()
     assert not reloaded.exception
     assert reloaded.session_state["ratings"] == app.session_state["ratings"]
+    assert "profile" not in reloaded.query_params
 
 
 @pytest.mark.parametrize("token", ["not-a-real-token", "x" * 300])
@@ -262,3 +297,39 @@ def test_a_failed_save_is_reported_and_caught_up_later(app, monkeypatch):
     app.button(key="profile-save-all").click().run()
     assert ProfileStore().ratings(token) == {SHAWSHANK: 5.0, STAR_WARS: 4.5, FELLOWSHIP: 4.0}
     assert "not saved to your private link yet" not in texts(app.warning)
+
+
+def test_a_missing_film_gets_no_suggestion_rather_than_a_wrong_one(movielens):
+    from recommender.imports import TitleMatcher
+
+    matcher = TitleMatcher(movielens.movies)
+    oppenheimer = matcher.match("Oppenheimer", 2023)  # not in ml-latest-small
+    assert oppenheimer.movie_id is None
+    assert oppenheimer.suggestions == ()  # was ("Open Hearts (2002)", ...)
+    assert matcher.suggest("Oppenheimer", None) == ()
+    # A title that is there under another year still gets its suggestion.
+    reloaded = matcher.match("The Matrix Reloaded", 2010)
+    assert reloaded.movie_id is None
+    assert [t for _, t in reloaded.suggestions][0] == "The Matrix Reloaded (2003)"
+
+
+def test_importing_ratings_you_already_have_offers_nothing_to_add(app, movielens):
+    open_picks(app)
+    rate(app, SHAWSHANK, 5.0)
+    rate(app, STAR_WARS, 4.5)
+    exported = profile.ratings_csv(app.session_state["ratings"], movielens)
+    uploader(app).set_value(("movielens-ratings.csv", exported, "text/csv")).run()
+    assert not app.exception
+    assert texts(app.markdown).startswith("**Export from this app**")  # a capital, like a title
+    assert not [b for b in app.button if b.key == "import-confirm"]
+    assert "You already have all 2 ratings of this file here" in texts(app.info)
+    # One changed rating: the button says what it will do.
+    rate(app, STAR_WARS, 3.0)
+    assert app.button(key="import-confirm").label == "Update 1 rating"
+
+
+def test_counts_read_as_english():
+    from ui.text import count
+
+    assert [count(1, "match"), count(3, "match"), count(2, "rating"), count(1_200, "box")] == [
+        "1 match", "3 matches", "2 ratings", "1,200 boxes"]

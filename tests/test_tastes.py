@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender import train
+from recommender import DEFAULT_ALGORITHM, train
 from recommender.tastes import (
     TasteGroup,
     movie_groups,
@@ -64,7 +64,8 @@ def test_movie_groups_separate_the_tastes_and_are_named_after_them(als, groups_d
                for g in groups}
     assert set(by_side) == {"A", "B"}
     assert "Horror" in by_side["B"].name and by_side["B"].genres == ["Horror"]
-    assert "Animation" in by_side["A"].name and "Comedy" in by_side["A"].name
+    assert by_side["A"].genres == ["Animation"]  # the most over-represented genre first
+    assert_names_describe_the_movies_shown(groups, movies)
     # Children is on 4 of 20 A movies (< 25 %); pixar on 3 of 20 is only twice as common
     # there as in the catalogue (a tag needs three times); gore is on a single movie.
     assert "Children" not in by_side["A"].genres
@@ -97,16 +98,45 @@ def test_over_represented_tags_are_listed_but_never_named():
     assert names["Western"].tags == []  # "dusty" is on one Western only: too few
 
 
-def test_movie_groups_are_deterministic_disjoint_and_uniquely_named(movielens):
-    model = train(movielens.ratings, "als")
-    first = movie_groups(model, movielens.movies, movielens.tags, k=12, per_group=8)
-    again = movie_groups(model, movielens.movies, movielens.tags, k=12, per_group=8)
+def assert_names_describe_the_movies_shown(groups: list[TasteGroup], movies: pd.DataFrame):
+    """Every genre a group's name gives is on every movie it shows, every movie shown falls in
+    the name's decade (or before 1980 for "Classics"), and no name contains another's."""
+    info = movies.drop_duplicates("movieId").set_index("movieId")
+    for group in groups:
+        assert group.name == " · ".join(group.genres + group.decades)
+        for movie_id in group.movie_ids:
+            genres, year = info.loc[movie_id, "genres"].split("|"), info.loc[movie_id, "year"]
+            assert set(group.genres) <= set(genres), (group.name, info.loc[movie_id, "title"])
+            for era in group.decades:
+                fits = year < 1980 if era == "Classics" else int(year) // 10 * 10 == int(era[:4])
+                assert fits, (group.name, info.loc[movie_id, "title"])
+    labels = [frozenset(g.genres + g.decades) for g in groups]
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            assert not (a <= b or b <= a), (a, b)  # "Comedy" beside "Comedy · 1990s"
+
+
+@pytest.mark.parametrize("algorithm", ["als", DEFAULT_ALGORITHM])
+def test_movie_groups_on_movielens_are_named_after_the_movies_they_show(movielens, algorithm):
+    model = train(movielens.ratings, algorithm, movies=movielens.movies)
+    first = movie_groups(model, movielens.movies, movielens.tags, k=12, per_group=6)
+    again = movie_groups(model, movielens.movies, movielens.tags, k=12, per_group=6)
     assert first == again
-    assert len(first) == 12 and len({g.name for g in first}) == 12
+    assert 8 <= len(first) <= 12 and len({g.name for g in first}) == len(first)
+    assert all(len(g.movie_ids) == 6 for g in first)
     shown = [m for g in first for m in g.movie_ids]
-    assert len(shown) == len(set(shown)) == 12 * 8
+    assert len(shown) == len(set(shown))
+    assert_names_describe_the_movies_shown(first, movielens.movies)
     other_seed = movie_groups(model, movielens.movies, k=12, random_state=1)
     assert {frozenset(g.movie_ids) for g in other_seed} != {frozenset(g.movie_ids) for g in first}
+
+
+def test_a_cluster_whose_every_name_is_taken_is_left_out():
+    ratings, movies = four_taste_groups()
+    movies["genres"] = "Horror"  # four clusters, one true name: "Horror"
+    model = train(ratings, "als", factors=8)
+    groups = movie_groups(model, movies, k=4, per_group=3, min_ratings=5)
+    assert [g.name for g in groups] == ["Horror"]
 
 
 def test_seed_profile_rates_the_representatives_of_picked_groups(als, groups_data):
@@ -181,6 +211,13 @@ def test_movie_map_chart_highlights_rated_movies_and_picks(als, groups_data):
     assert len(rows(layers[0])) == len(frame)
     assert layers[0]["encoding"]["color"]["field"] == "genre"
     assert any(t["field"] == "title" for t in layers[0]["encoding"]["tooltip"])
+    # Every tooltip row has a label; "marked as" only where a point is marked.
+    for layer in layers:
+        assert all(t.get("title", t["field"]).strip() for t in layer["encoding"]["tooltip"])
+    assert [t["field"] for t in layers[0]["encoding"]["tooltip"]] == ["title", "genre",
+                                                                       "n_ratings"]
+    assert layers[1]["encoding"]["tooltip"][-1] == {"field": "role", "title": "marked as",
+                                                    "type": "nominal"}
     plain = movie_map_chart(frame).to_dict()
     assert len(plain["layer"]) == 1
     # A large catalogue is not stopped by Altair's 5,000-row guard for DataFrames.

@@ -10,6 +10,7 @@ profile store): the only module that caches.
 ``picks``: pick assembly: a model's picks, the note under each card, the grid of picks.
 ``why``: the "Why?" popover under a pick. ``ratings_editor``: the "Your ratings" list.
 ``onboarding``: the starter grid, the taste groups and Your picks before the first rating.
+``evaluation``: docs/evaluation.json told for the About page (app labels, winner, chart).
 ``text``: labels, copy and escaping. ``timing``: the opt-in log of script run times.
 
 Configuration comes from :func:`recommender.settings.settings` (TMDB credentials from

@@ -44,12 +44,14 @@ CSS = """
 .mv-chip { font-size: 0.8rem; padding: 0.1rem 0.6rem; border-radius: 1rem;
   background: rgba(120, 113, 108, 0.14); white-space: nowrap; }
 .mv-chip.genre { background: rgba(214, 51, 108, 0.12); }
-/* Taste groups: a name over a strip of small posters, all tiles the same height. */
-.mv-group-name { font-weight: 600; font-size: 0.92rem; white-space: nowrap; overflow: hidden;
-  text-overflow: ellipsis; margin-bottom: 0.4rem; }
-.mv-strip { display: grid; grid-template-columns: repeat(var(--n), minmax(0, 1fr)); gap: 0.3rem; }
+/* Taste groups: a name over posters three to a row, each titled (two lines at most). */
+.mv-group-name { font-weight: 600; font-size: 0.95rem; margin-bottom: 0.4rem; }
+.mv-strip { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 0.5rem 0.4rem; }
+.mv-strip figure { margin: 0; }
 .mv-strip img { width: 100%; aspect-ratio: 2 / 3; display: block; object-fit: cover !important;
   border-radius: 0.25rem; background: #e7e5e4; box-shadow: 0 1px 2px rgba(0, 0, 0, 0.2); }
+.mv-strip figcaption { font-size: 0.75rem; line-height: 1.2; height: 2.4em; margin-top: 0.25rem;
+  overflow: hidden; display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; }
 /* "Why?": one row per rated movie, a bar for its share of what the ratings add to the pick. */
 .mv-why { display: flex; flex-direction: column; gap: 0.55rem; min-width: 16rem; }
 .mv-why-head { font-size: 0.85rem; opacity: 0.75; }
@@ -61,6 +63,22 @@ CSS = """
   background: rgba(120, 113, 108, 0.18); }
 .mv-why-bar div span { display: block; height: 100%; border-radius: 0.3rem;
   background: #d6336c; }
+.mv-why-bar.low div span { background: #a8a29e; }
+/* The model switch wraps onto a second line on a phone instead of hiding models off-screen. */
+.st-key-picks-model [role="radiogroup"] { flex-wrap: wrap; overflow: visible; row-gap: 0.3rem; }
+/* On a phone the columns stack: Your picks shows the picks first, then the movies to rate. */
+@media (max-width: 640px) {
+  .st-key-picks-layout > div > .stHorizontalBlock { flex-direction: column-reverse; }
+  .st-key-picks-layout > div > .stHorizontalBlock > .stColumn { width: 100% !important; }
+  /* Each rating: the title on its own line, then the slider and the remove button. */
+  .st-key-ratings-list .stHorizontalBlock { flex-wrap: wrap; row-gap: 0; }
+  .st-key-ratings-list .stColumn:nth-child(1) { flex: 1 1 100% !important; }
+  .st-key-ratings-list .stColumn:nth-child(2) { flex: 1 1 0 !important; min-width: 0 !important; }
+  .st-key-ratings-list .stColumn:nth-child(3) { flex: 0 0 auto !important;
+    width: auto !important; min-width: 0 !important; }
+}
+/* Room above the ratings list's first slider, whose value label sits over the thumb. */
+.st-key-ratings-list { padding-top: 1.4rem; }
 </style>
 """
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
+from recommender import DEFAULT_ALGORITHM
 from recommender.data import genre_list
-from ui import cards, movies, resources, session
-from ui.picks import score_notes
-from ui.text import md_escape, model_label
+from ui import cards, movies, resources
+from ui.text import count, md_escape
 
 SIMILAR = 12  # movies shown under "Because you watched X"
 
@@ -50,15 +50,23 @@ def details(movie_id: int, on_close: Callable[[], None]) -> None:
         cards.share_link(movie_id)
 
 
-def similar_grid(movie_id: int, on_open: Callable[[int], None]) -> None:
-    """'Because you watched X': the model's most similar movies, or why there are none.
+def similar_notes(rows: pd.DataFrame) -> dict[int, str]:
+    """Under each similar movie: its average rating and how many gave one (escaped HTML)."""
+    return {int(m): (f'<span class="mv-score">★ {mean:.1f}</span> average · '
+                     f"{count(int(n), 'rating')}" if n else "No ratings yet")
+            for m, mean, n in rows[["mean_rating", "n_ratings"]].itertuples()}
 
-    Each card's "Details" button (key ``open-similar-<movieId>``) calls ``on_open``.
+
+def similar_grid(movie_id: int, on_open: Callable[[int], None]) -> None:
+    """'Because you watched X': the movies most like it, or why there are none.
+
+    Always from the default model, whichever model the visitor picked on Your picks: a movie's
+    neighbours are a fact about the movie, not a setting. Each card's "Details" button (key
+    ``open-similar-<movieId>``) calls ``on_open``.
     """
     title = str(resources.catalogue().loc[movie_id, "display_title"])
     st.subheader(f"Because you watched {md_escape(title)}", anchor=False)
-    algorithm = session.algorithm()
-    model = resources.model_or_none(algorithm)
+    model = resources.model_or_none(DEFAULT_ALGORITHM)
     if model is None:
         return
     found = movies.similar(model, movie_id, n=SIMILAR)
@@ -69,7 +77,7 @@ def similar_grid(movie_id: int, on_open: Callable[[int], None]) -> None:
             icon=":material/info:",
         )
         return
-    st.caption(f"Closest movies according to the {model_label(algorithm)} model "
-               "(change the model on Your picks).")
+    st.caption(f"The movies most often watched by the same people as {md_escape(title)}, "
+               "closest first.")
     rows = movies.rows(resources.catalogue(), found["movieId"].tolist())
-    cards.movie_grid(rows, "similar", notes=score_notes(found, algorithm), on_open=on_open)
+    cards.movie_grid(rows, "similar", notes=similar_notes(rows), on_open=on_open)

@@ -45,15 +45,16 @@ def starter_grid() -> None:
 
 
 def group_tile_html(name: str, rows: pd.DataFrame, posters: Mapping[int, str]) -> str:
-    """A taste group: its name over one row of small posters (titles on hover)."""
-    images = "".join(
-        f'<img src="{html.escape(posters[int(m)])}" alt="{html.escape(str(t))}" '
-        f'title="{html.escape(str(t))}" loading="lazy">'
+    """A taste group: its name over its posters, each with its title readable beneath (a
+    phone has no hover)."""
+    figures = "".join(
+        f'<figure><img src="{html.escape(posters[int(m)])}" alt="" loading="lazy">'
+        f"<figcaption>{html.escape(str(t))}</figcaption></figure>"
         for m, t in zip(rows.index, rows["display_title"], strict=True)
     )
     return (
-        f'<div class="mv-group-name" title="{html.escape(name)}">{html.escape(name)}</div>'
-        f'<div class="mv-strip" style="--n: {max(1, len(rows))}">{images}</div>'
+        f'<div class="mv-group-name">{html.escape(name)}</div>'
+        f'<div class="mv-strip">{figures}</div>'
     )
 
 
@@ -105,9 +106,9 @@ def taste_groups_panel(collapsed: bool = False) -> None:
 
 def empty_state() -> None:
     """Where the picks will be, before the first rating: what to do first."""
-    st.info("Rate a few movies on the left and your picks appear here, updated after every "
-            "rating. Three ratings are enough to start, or pick the kinds of movies you like "
-            "below.", icon=":material/star:")
+    st.info("Rate a few movies you know (under “Rate movies you know”) and your picks appear "
+            "here, updated after every rating. Three ratings are enough to start, or pick the "
+            "kinds of movies you like below.", icon=":material/star:")
     taste_groups_panel()
     with st.container(border=True):
         st.markdown(HOW_IT_WORKS.format(users=resources.figures()["users"]))

@@ -12,7 +12,8 @@ import streamlit as st
 from recommender import Recommender
 from ui import movies, resources, session
 from ui.cards import movie_grid
-from ui.text import count, model_label, score_label
+from ui.resources import STARS_ALGORITHM
+from ui.text import count, md_escape, model_label, score_label
 from ui.why import why_popover
 
 N_PICKS = 12
@@ -26,10 +27,21 @@ def current_picks(rated: Mapping[int, float]) -> list[int]:
     return [] if model is None else model.recommend(dict(rated), n=N_PICKS)["movieId"].tolist()
 
 
-def score_notes(found: pd.DataFrame, algorithm: str) -> dict[int, str]:
-    """The model's score of each movie of ``found`` (movieId, score), as escaped HTML."""
-    return {int(m): f'<span class="mv-score">{html.escape(score_label(algorithm, s))}</span>'
-            for m, s in zip(found["movieId"], found["score"], strict=True)}
+def filter_text(
+    genres: Sequence[str] | None,
+    years: Sequence[int] | None,
+    every_year: tuple[int, int] | None = None,
+) -> str:
+    """The active filters in words ("Comedy, Drama · 2000–2018"), or "" when there are none.
+
+    ``years`` equal to ``every_year`` (the catalogue's range) filter nothing.
+    """
+    parts = []
+    if genres:
+        parts.append(", ".join(genres[:2]) + (f" +{len(genres) - 2}" if len(genres) > 2 else ""))
+    if years is not None and tuple(years) != every_year:
+        parts.append(f"{years[0]}–{years[1]}")
+    return " · ".join(parts)
 
 
 def pick_notes(
@@ -38,34 +50,53 @@ def pick_notes(
     catalogue: pd.DataFrame,
     predicted: Mapping[int, float] | None = None,
 ) -> dict[int, str]:
-    """Score and reason ("Because you rated X") under each pick, as escaped HTML.
+    """What to say under each pick, as escaped HTML.
 
-    With ``predicted`` (movieId -> stars), a pick it covers leads with "We think you'd rate it
-    ★ 4.2" instead of the model's score, which moves to the hover text: stars mean something
-    to a visitor, a ranking score does not (popularity keeps its count of ratings).
+    Personal models: "We think you'd rate it ★ 4.2" (``predicted``, movieId -> stars) and the
+    rated movie it comes from ("Because you rated X"); the ranking score stays in the hover
+    text, as it means nothing to a visitor. Popularity ignores the visitor, so its cards say
+    what everyone thinks instead: the average rating and how many people gave one.
     """
     predicted = predicted or {}
     notes = {}
     for movie_id, score, because in picks[["movieId", "score", "because"]].itertuples(
         index=False
     ):
+        movie = int(movie_id)
+        if algorithm == "popularity":
+            mean = catalogue.loc[movie, "mean_rating"]
+            notes[movie] = (f'Average <span class="mv-score">★ {float(mean):.1f}</span><br>'
+                            f"from {html.escape(score_label(algorithm, score))}")
+            continue
         reason = (
             f"Because you rated <b>{html.escape(str(catalogue.loc[because, 'display_title']))}</b>"
-            if pd.notna(because) else "Popular with everyone" if algorithm == "popularity"
-            else "A good match for your taste"
+            if pd.notna(because) else "A good match for your taste"
         )
         score_text = html.escape(score_label(algorithm, score))
-        stars = predicted.get(int(movie_id))
+        stars = predicted.get(movie)
         if stars is None:
-            notes[int(movie_id)] = f'<span class="mv-score">{score_text}</span> · {reason}'
+            notes[movie] = f'<span class="mv-score">{score_text}</span> · {reason}'
             continue
-        if algorithm == "popularity":
-            reason = f"{reason} · {score_text}"
-        notes[int(movie_id)] = (
+        notes[movie] = (
             f'<span title="{score_text}">We think you\'d rate it '
             f'<span class="mv-score">★ {float(stars):.1f}</span></span><br>{reason}'
         )
     return notes
+
+
+def picks_caption(algorithm: str, used: int, unknown: int, filters: str) -> str:
+    """What the picks are based on, what filters narrow them, and what the stars mean."""
+    only = f" Only {filters}." if filters else ""
+    if algorithm == "popularity":
+        return ("Popularity picks: the most-rated movies, the same for everyone; your ratings "
+                f"only take out the movies you have rated.{only} Switch model for picks "
+                "made from your ratings.")
+    missing = (f" ({unknown} of the movies you rated have no ratings in the data, so the model "
+               "cannot use them)") if unknown else ""
+    return (f"{model_label(algorithm)} picks from your {count(used, 'rating')}{missing}, best "
+            f"match first.{only} The stars are a separate guess at how you would rate each "
+            f"one ({model_label(STARS_ALGORITHM)}), so they need not follow the order: a pick "
+            "can fit your taste closely and still get fewer stars.")
 
 
 def picks_grid(
@@ -81,17 +112,16 @@ def picks_grid(
     algorithm = model.algorithm
     picks = movies.recommend(model, rated, N_PICKS, genres, years)
     unknown = picks.attrs.get("unknown_movie_ids", [])
-    st.caption(f"{model_label(algorithm)} picks from your "
-               f"{count(len(rated) - len(unknown), 'rating')}"
-               + (f" ({len(unknown)} of the movies you rated have no ratings in the data, so "
-                  "the model cannot use them)" if unknown else "") + ".")
+    st.caption(picks_caption(algorithm, len(rated) - len(unknown), len(unknown),
+                             md_escape(filter_text(genres, years))))
     if picks.empty:
         st.info("No movie matches these filters. Widen the years or choose other genres.",
                 icon=":material/filter_alt_off:")
         return
     catalogue = resources.catalogue()
     rows = movies.rows(catalogue, picks["movieId"].tolist())
-    stars_model = resources.star_model()
+    # Popularity is the same for everyone: its cards show no personal stars.
+    stars_model = resources.star_model() if algorithm != "popularity" else None
     # One fold-in for the whole grid: predicted stars cost under a millisecond.
     predicted = (stars_model.predict_ratings(rated, picks["movieId"]).to_dict()
                  if stars_model is not None else None)

@@ -3,7 +3,8 @@ CSV file, and a CSV download.
 
 The pages call :func:`attach_from_url`, :func:`keep_panel` and :func:`import_panel`; the
 write-through of every later change lives in :mod:`ui.session`. A token is a secret: it
-appears only in the URL and in the private-link box, never in a message or a log line.
+appears only in the private-link box (and in the address the visitor opens it from, which
+:func:`attach_from_url` clears at once), never in a message, a log line or a page's address.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ UNMATCHED_ROWS = 200  # the unmatched table shows at most this many rows
 
 LINK_WARNING = (
     "Anyone with this link can see and change these ratings. Keep it to yourself, like a "
-    "password: bookmark it or paste it somewhere private."
+    "password: bookmark it or paste it somewhere private. It is never in the address bar, so "
+    "sharing a page or a movie does not share it; after a reload or in a new tab, open this "
+    "link to bring your ratings back."
 )
 STORE_DOWN = (
     "Saved ratings cannot be reached right now (a storage problem on the server). Your "
@@ -54,19 +57,19 @@ STORE_DOWN = (
 
 
 def attach_from_url() -> None:
-    """Load the profile that ``?profile=`` names, or put the attached one back in the URL.
+    """Load the profile that ``?profile=`` names, then take the token out of the address.
 
-    Call it at the top of a page, outside fragments. A link that matches no profile gets a
-    clear message and changes nothing. Switching pages drops query parameters, so a tab with
-    a profile attached writes its token back into the URL: a reload then keeps the ratings.
+    Call it at the top of a page, outside fragments. The token is a password: once read it
+    lives only in this session, so a copied address (a movie's, a page's) never carries it.
+    The price is that a reload forgets the profile unless the visitor opens their link again,
+    which the private-link box says. A link that matches no profile gets a clear message and
+    changes nothing.
     """
     raw = st.query_params.get(PARAM)
-    attached = session.profile_token()
     if not raw:
-        if attached:
-            st.query_params[PARAM] = attached
         return
-    if raw == attached:
+    if raw == session.profile_token():
+        st.query_params.pop(PARAM, None)
         return
     try:
         saved = resources.profile_store().ratings(raw)
@@ -78,10 +81,13 @@ def attach_from_url() -> None:
         log.warning("Could not read a saved profile: %s", error)
         st.error(STORE_DOWN, icon=":material/cloud_off:")
         return
+    st.query_params.pop(PARAM, None)
     catalogue = resources.catalogue()
     known = {m: r for m, r in saved.items() if m in catalogue.index}
     session.attach_profile(raw, known)
-    st.toast(f"Loaded your {count(len(known), 'saved rating')}", icon=":material/bookmark:")
+    st.toast(f"Loaded your {count(len(known), 'saved rating')}" if known else
+             "Your private link is attached; it holds no ratings yet",
+             icon=":material/bookmark:")
     if len(known) < len(saved):
         st.info(f"This link also holds {count(len(saved) - len(known), 'rating')} of movies "
                 "that are not in this catalogue; they stay saved but are not shown.",
@@ -89,11 +95,8 @@ def attach_from_url() -> None:
 
 
 def _drop_bad_link() -> None:
-    """Button callback: back to the attached profile's link, or to no link at all."""
-    if attached := session.profile_token():
-        st.query_params[PARAM] = attached
-    else:
-        st.query_params.pop(PARAM, None)
+    """Button callback: take the link that does not work out of the address."""
+    st.query_params.pop(PARAM, None)
 
 
 def save() -> None:
@@ -105,7 +108,6 @@ def save() -> None:
         st.session_state[session.PROBLEM] = f"Your ratings were not saved. {STORE_DOWN}"
         return
     session.attach_profile(token, session.ratings())
-    st.query_params[PARAM] = token
     st.session_state[JUST_SAVED] = True
 
 
@@ -210,9 +212,11 @@ def apply_import() -> None:
 def show_report(report: ImportReport) -> None:
     """What the file holds, what did not match and why, and the button that adds it."""
     rated = session.ratings()
-    new = len(report.ratings)
+    matched = len(report.ratings)
     changed = sum(1 for m, r in report.ratings.items() if m in rated and rated[m] != r)
-    st.markdown(f"**{report.format_name}**: {count(new, 'movie')} matched, "
+    new = sum(1 for m in report.ratings if m not in rated)
+    name = report.format_name[:1].upper() + report.format_name[1:]
+    st.markdown(f"**{name}**: {count(matched, 'movie')} matched, "
                 f"{count(report.unmatched_count, 'row')} not matched.")
     for message in report.messages[1:]:  # the first one repeats the counts above
         st.caption(message)
@@ -232,14 +236,20 @@ def show_report(report: ImportReport) -> None:
         )
         if report.unmatched_count > UNMATCHED_ROWS:
             st.caption(f"… and {report.unmatched_count - UNMATCHED_ROWS} more.")
-    if not new:
+    if not matched:
         st.info("No movie of this file is in the catalogue, so there is nothing to add.",
                 icon=":material/search_off:")
+        return
+    if not new and not changed:
+        st.info(f"You already have all {count(matched, 'rating')} of this file here, with the "
+                "same stars: there is nothing to add.", icon=":material/task_alt:")
         return
     if changed:
         st.caption(f"{changed:,} of them {'changes a rating' if changed == 1 else 'change ratings'}"
                    " you gave here.")
-    st.button(f"Add {count(new, 'rating')}", key="import-confirm", type="primary",
+    label = (f"Add {count(new, 'rating')}" if not changed else
+             f"Add {new:,} and update {changed:,}" if new else f"Update {count(changed, 'rating')}")
+    st.button(label, key="import-confirm", type="primary",
               on_click=apply_import, icon=":material/playlist_add:")
 
 

@@ -24,7 +24,7 @@ def ratings_editor(catalogue: pd.DataFrame) -> None:
     rows = catalogue.loc[listed, ["display_title", "year"]].to_dict("index")
     height = 260 if len(rated) > 4 else "content"  # a long list scrolls inside the panel
     with st.expander(f"Your ratings ({len(rated):,})", expanded=True), \
-            st.container(height=height, border=False):
+            st.container(height=height, border=False, key="ratings-list"):
         if len(listed) < len(rated):
             st.caption(f"Your {len(listed)} latest ratings; the {len(rated) - len(listed):,} "
                        "older ones still count.")

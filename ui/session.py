@@ -20,7 +20,7 @@ from recommender import ALGORITHMS, DEFAULT_ALGORITHM
 from recommender.profiles import ProfileNotFound, ProfileStoreBase, ProfileStoreError
 from recommender.ratings import MAX_RATING, MIN_RATING, RATING_STEP, check_rating, check_ratings
 from ui import resources
-from ui.text import md_escape, short_stars
+from ui.text import count, md_escape, short_stars
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ TOAST = "rating-toast"
 PROFILE = "profile-token"  # the attached profile's secret token
 UNSAVED = "profile-unsaved"  # a write to the store failed: the next one saves everything
 PROBLEM = "profile-problem"  # a store failure to tell the visitor about, once
+CLEARED = "cleared-ratings"  # the ratings before the last "Clear all", until undone or replaced
 # The rating widgets' choices: every value the one rating rule allows (0.5, 1.0, ..., 5.0).
 STAR_STEPS = [MIN_RATING + i * RATING_STEP
               for i in range(int((MAX_RATING - MIN_RATING) / RATING_STEP) + 1)]
@@ -45,6 +46,7 @@ def set_rating(movie_id: int, value: float | None) -> None:
 
     Raises ValueError (from :mod:`recommender.ratings`) for a rating outside the scale.
     """
+    st.session_state.pop(CLEARED, None)  # a new rating replaces what "Undo clear" would restore
     if value is None:
         movie = int(movie_id)
         ratings().pop(movie, None)
@@ -64,6 +66,7 @@ def add_ratings(new: Mapping[int, float]) -> None:
     ValueError naming the first invalid rating before anything changes.
     """
     checked = check_ratings(new)
+    st.session_state.pop(CLEARED, None)
     current = ratings()
     for movie_id, value in checked.items():
         current.pop(movie_id, None)
@@ -72,9 +75,28 @@ def add_ratings(new: Mapping[int, float]) -> None:
 
 
 def clear_ratings() -> None:
-    """Forget every rating (the 'Clear all' button); an attached profile keeps its link."""
+    """Forget every rating (the 'Clear all' button); an attached profile keeps its link.
+
+    What was cleared is kept in the session for :func:`undo_clear` until the next change.
+    """
+    st.session_state[CLEARED] = dict(ratings())
     ratings().clear()
     _save(lambda store, token: store.clear(token))
+
+
+def cleared_count() -> int:
+    """How many ratings the last "Clear all" removed (0 when there is nothing to undo)."""
+    return len(st.session_state.get(CLEARED) or {})
+
+
+def undo_clear() -> None:
+    """Button callback: bring back the ratings of the last "Clear all", saved profile too."""
+    previous = st.session_state.pop(CLEARED, None)
+    if not previous:
+        return
+    st.session_state[RATINGS] = dict(previous)
+    _save(lambda store, token: store.replace_all(token, previous))
+    st.session_state[TOAST] = f"Restored {count(len(previous), 'rating')}"
 
 
 # --- the attached profile ----------------------------------------------------------------

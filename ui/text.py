@@ -117,5 +117,9 @@ def score_label(algorithm: str, score: float) -> str:
 
 
 def count(number: int, noun: str) -> str:
-    """count(1, "rating") -> "1 rating"; count(100836, "rating") -> "100,836 ratings"."""
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+    """count(1, "rating") -> "1 rating"; count(100836, "rating") -> "100,836 ratings";
+    count(3, "match") -> "3 matches"."""
+    if number == 1:
+        return f"1 {noun}"
+    plural = f"{noun}es" if noun.endswith(("s", "x", "ch", "sh")) else f"{noun}s"
+    return f"{number:,} {plural}"

@@ -20,6 +20,10 @@ MIN_FUZZY_CHARS = 10  # shorter titles must match exactly (after normalising)
 # ratio >= 90 needs lengths within 9/11..11/9 of each other; a little wider for rounding.
 _LENGTH_RANGE = (0.8, 1.25)
 _QUERY_CACHE = 50_000  # titles whose normalised forms are remembered
+SEARCH_CANDIDATES = 10
+# A suggestion must look like the title (rapidfuzz WRatio of the normalised titles): "Open
+# Hearts" (64) is no help for "Oppenheimer", "Matrix Reloaded, The" (95) is. None beats wrong.
+SUGGESTION_RATIO = 75.0
 YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 _SUBTITLE = re.compile(r":|\s[-–]\s")
 _JOINER = re.compile(r"[-‐·/]")  # where normalise(join=True) can differ from normalise()
@@ -126,8 +130,16 @@ class TitleMatcher:
     def suggest(self, title: str, year: int | None) -> tuple[tuple[int, str], ...]:
         """Up to :data:`MAX_SUGGESTIONS` likely movies, as (movieId, "Title (year)")."""
         query = f"{title} {year}" if year else title
-        found = self._index.search(query, MAX_SUGGESTIONS)["movieId"].astype("int64").tolist()
-        return tuple((m, self.label(m)) for m in found)
+        found = self._index.search(query, SEARCH_CANDIDATES)["movieId"].astype("int64").tolist()
+        return self._suggestions(title, found)
+
+    def _suggestions(self, title: str, candidates: list[int]) -> tuple[tuple[int, str], ...]:
+        """The first :data:`MAX_SUGGESTIONS` candidates whose title looks like ``title``."""
+        query = normalise(YEAR_SUFFIX.sub("", title))
+        alike = [m for m in candidates if max(
+            (fuzz.WRatio(query, normalise(v)) for v in _variants(self._titles[m])), default=0
+        ) >= SUGGESTION_RATIO]
+        return tuple((m, self.label(m)) for m in alike[:MAX_SUGGESTIONS])
 
     def _forms_of(self, title: str) -> tuple[set[str], set[str]]:
         """Normalised forms of a query title and of its main title (remembered: files repeat
