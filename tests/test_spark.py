@@ -36,7 +36,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def folded_in(model: SparkALSRecommender, fold) -> np.ndarray:
     rows = []
     for user in range(len(model.user_ids_)):
-        movie_idx, ratings = model._user_history(user)
+        movie_idx, ratings = model.vocabulary_.history(user)
         rows.append(fold(movie_idx, ratings))
     return np.array(rows)
 
