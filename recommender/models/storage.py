@@ -223,6 +223,8 @@ def _remove_model_folder(folder: Path) -> None:
                     entry.unlink()
             elif entry.is_dir() and (entry / "model.json").exists():
                 _remove_model_folder(entry)
+            elif entry.is_dir() and entry.name == "model.json":
+                entry.rmdir()  # a damaged manifest; only when empty
             elif entry.name == "model.json" or entry.suffix == ".npy":
                 entry.unlink()
         folder.rmdir()

@@ -245,11 +245,18 @@ def movie_id_array(movie_ids: Iterable[object], what: str = "movie_ids") -> np.n
         items = list(movie_ids)
         if all(type(m) is int and 1 <= m <= MAX_MOVIE_ID for m in items):
             return np.array(items, dtype=np.int64)
-        ids = np.array([check_movie_id(m) for m in items], dtype=np.int64)
+        ids = np.array([_checked(m, what) for m in items], dtype=np.int64)
     bad = (ids < 1) | (ids > MAX_MOVIE_ID)
     if bad.any():
-        check_movie_id(ids[np.argmax(bad)])  # raises, naming it
+        _checked(ids[np.argmax(bad)], what)  # raises, naming it
     return ids.astype(np.int64)
+
+
+def _checked(movie_id: object, what: str) -> int:
+    try:
+        return check_movie_id(movie_id)
+    except ValueError as error:
+        raise ValueError(f"{what}: {error}") from None
 
 
 _NUMBERS = (int, float, np.float32, np.float64)
