@@ -27,7 +27,7 @@ BAD_IDS = [1.7, 1.0, "1", True, np.float64(3.0), None, 2**70, -1, 0, 2**31, 2**3
 BAD_COUNTS = [True, 2.5, 10.0, "10", None, -1, np.float32(3)]
 BAD_FILTERS = [
     {"exclude": 5}, {"exclude": "12"}, {"exclude": [1.7]}, {"exclude": [2**70]},
-    {"exclude": [True]}, {"exclude": {1: 2}},
+    {"exclude": [True]}, {"exclude": {1.5: 2}},
     {"years": 1995}, {"years": "ab"}, {"years": (1990,)}, {"years": ("a", "b")},
     {"years": (1990, float("nan"))}, {"years": {"a": 1, "b": 2}},
     {"genres": 5}, {"genres": [5]}, {"genres": ["Nope"]}, {"genres": {"Drama": 1}},

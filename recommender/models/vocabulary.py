@@ -232,12 +232,13 @@ def check_user_id(user_id: object) -> int:
 
 
 def movie_id_array(movie_ids: Iterable[object], what: str = "movie_ids") -> np.ndarray:
-    """movieIds as int64, each one valid by :func:`recommender.ratings.check_movie_id`.
+    """movieIds as int64 (a mapping's keys), each valid by
+    :func:`recommender.ratings.check_movie_id`.
 
     Vectorised for integer arrays and lists of ints; anything else is checked one by one, so
     ``1.7`` is refused instead of truncated to movie 1 and ``True`` is not read as 1.
     """
-    if isinstance(movie_ids, str | bytes | Mapping) or not isinstance(movie_ids, Iterable):
+    if isinstance(movie_ids, str | bytes) or not isinstance(movie_ids, Iterable):
         raise ValueError(f"{what} must be a collection of movieIds, not {movie_ids!r:.80}")
     if isinstance(movie_ids, np.ndarray) and movie_ids.dtype.kind in "iu":
         ids = movie_ids.ravel()
