@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -18,6 +21,7 @@ from recommender.models import (
     ModelFileError,
     Recommender,
     UnknownMovieError,
+    UnknownUserError,
     load_model,
     load_or_train,
     make,
@@ -26,17 +30,55 @@ from recommender.ratings import check_rating
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure is one ``error:`` line on stderr and exit status 2."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        _check_outputs(args)  # before the work, not after a long evaluation
         return args.run(args)
-    except (DataError, ModelFileError, UnknownMovieError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (DataError, ModelFileError, UnknownMovieError, UnknownUserError, ValueError,
+            OSError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's one-line errors (argparse prints usage, then the error)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {_one_line(message)} (see {self.prog} --help)\n")
+
+
+def _one_line(error: object) -> str:
+    return " ".join(str(error).split())
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse an output path that cannot be written, before any data is loaded."""
+    if getattr(args, "output", None):
+        output = Path(args.output)
+        if output.exists() and not (output.is_dir() and (output / "model.json").is_file()):
+            raise ValueError(f"--output {output} exists and is not a saved model")
+        _check_writable(output.parent, "--output")
+    if getattr(args, "output_dir", None):
+        folder = Path(args.output_dir)
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"--output-dir {folder} is not a folder")
+        _check_writable(folder, "--output-dir")
+
+
+def _check_writable(folder: Path, option: str) -> None:
+    existing = folder.absolute()
+    while not existing.exists():  # the folders still to create go in the nearest existing one
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{option}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option}: cannot write in {existing}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m recommender", description=__doc__)
+    parser = _Parser(prog="python -m recommender", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, run, help: str) -> argparse.ArgumentParser:

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from recommender.models import Recommender
+from recommender.models.checks import check_count
+from recommender.models.vocabulary import movie_id_array
 
 
 def explain(
@@ -47,8 +49,7 @@ def explain(
     :class:`~recommender.UnknownMovieError` for a ``movie_id`` the model never saw, ValueError
     for a rating that breaks the rating rule.
     """
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+    n = check_count(n)
     vocabulary = model.vocabulary_
     pick_idx = np.array([vocabulary.movie_index(movie_id)])
     movie_idx, stars, _ = vocabulary.profile(ratings)
@@ -74,7 +75,7 @@ def because(
     :func:`explain` still shows it. Picks the model never saw, and picks with no positive
     contributor, are left out.
     """
-    picks = np.asarray(list(movie_ids), dtype=np.int64)
+    picks = movie_id_array(movie_ids)
     picks = picks[model.known_movies(picks)]
     movie_idx, stars, _ = model.vocabulary_.profile(ratings)
     if not len(picks) or not len(movie_idx):

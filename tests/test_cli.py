@@ -97,3 +97,68 @@ def test_bad_input_is_one_clear_line(small_dir, tmp_path, args, message):
 def test_missing_folder_explains_movielens_dir(tmp_path):
     result = run("recommend", "--movielens-dir", str(tmp_path / "none"), "--ratings", "1=5")
     assert result.returncode == 2 and "MOVIELENS_DIR" in result.stderr
+
+
+@pytest.fixture()
+def a_file(tmp_path) -> Path:
+    file = tmp_path / "a_file"
+    file.write_text("not a model")
+    return file
+
+
+HOSTILE = [
+    (["train", "--param", "colour=1"], "no hyperparameter 'colour'"),
+    (["train", "--algorithm", "als", "--param", "factors=abc"], "factors='abc' is not an"),
+    (["train", "--algorithm", "als", "--param", "factors=1e999"], "factors=inf is not an"),
+    (["train", "--algorithm", "als", "--param", "factors"], "--param expects NAME=VALUE"),
+    (["train", "--algorithm", "ease", "--param", "regularization=NaN"], "regularization=nan"),
+    (["train", "--output", "{file}"], "exists and is not a saved model"),
+    (["train", "--output", "{file}/below"], "is not a folder"),
+    (["recommend", "--ratings", "99999999999999999999=4"], "movieId 99999999999999999999"),
+    (["recommend", "--ratings", "1.7=4"], "'1.7=4'"),
+    (["recommend", "--ratings", "1=5", "--model", "{file}"], "is not a folder"),
+    (["recommend", "--ratings", "1=5", "--model", "{tmp}/missing"], "does not exist"),
+    (["recommend", "--ratings", "1=5", "-n", "-3"], "n must be >= 0"),
+    (["recommend", "--ratings", "1=5", "-n", "2.5"], "argument -n: invalid int value"),
+    (["recommend", "--ratings", "1=5", "--genres", "Nope"], "unknown genre(s) ['Nope']"),
+    (["recommend", "--ratings", "1=5", "--algorithm", "nope"], "invalid choice: 'nope'"),
+    (["similar", "--movie", "99999999999999999999"], "movieId 99999999999999999999 is out"),
+    (["similar"], "the following arguments are required: --movie"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), HOSTILE, ids=lambda a: " ".join(a)[:40])
+def test_hostile_input_is_one_error_line(small_dir, tmp_path, a_file, capsys, args, message):
+    from recommender.__main__ import main
+
+    args = [a.format(file=a_file, tmp=tmp_path) for a in args]
+    try:
+        status = main([*args, "--movielens-dir", str(small_dir)]
+                      + ([] if "--algorithm" in args else ["--algorithm", "popularity"]))
+    except SystemExit as exit_:  # argparse's own errors
+        status = exit_.code
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err
+
+
+def test_evaluate_output_dir_is_checked_before_the_evaluation(small_dir, a_file):
+    result = run("evaluate", "--movielens-dir", str(small_dir / "missing"),
+                 "--output-dir", str(a_file))
+    # The output is refused before the (missing) data is even looked for.
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"error: --output-dir {a_file} is not a folder\n"
+
+
+def test_a_damaged_model_folder_is_one_line(small_dir, tmp_path):
+    folder = tmp_path / "model"
+    trained = run("train", "--movielens-dir", str(small_dir), "--algorithm", "popularity",
+                  "--output", str(folder))
+    assert trained.returncode == 0, trained.stderr
+    (folder / "n_ratings.npy").write_bytes(b"\x93NUMPY")
+    result = run("similar", "--movielens-dir", str(small_dir), "--movie", "1",
+                 "--model", str(folder))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "checksum mismatch" in result.stderr
+    assert result.stderr.count("\n") == 1

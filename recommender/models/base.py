@@ -26,8 +26,24 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.models.storage import ModelFileError, SavedModel, read_model, write_model
-from recommender.models.vocabulary import Vocabulary, profile_arrays
+from recommender.models.checks import (
+    check_count,
+    describe,
+    fits,
+    genre_names,
+    init_hints,
+    number,
+    year_range,
+)
+from recommender.models.storage import (
+    ArraySpec,
+    ModelFileError,
+    SavedModel,
+    check_arrays,
+    read_model,
+    write_model,
+)
+from recommender.models.vocabulary import Vocabulary, movie_id_array, profile_arrays
 
 # algorithm name -> family; filled by Recommender.__init_subclass__ in definition order.
 ALGORITHMS: dict[str, type[Recommender]] = {}  # trained here and offered by the app
@@ -56,6 +72,9 @@ class Recommender:
     algorithm: ClassVar[str]
     learned_arrays: ClassVar[tuple[str, ...]] = ()  # fitted array attributes that save() writes
     learned_parts: ClassVar[tuple[str, ...]] = ()  # fitted sub-models, one child folder each
+    # dtype and shape of each learned array, checked by load_model ("movies" and "users" are
+    # the vocabulary's sizes); a family declares its own next to learned_arrays.
+    array_specs: ClassVar[dict[str, ArraySpec]] = {}
 
     def __init_subclass__(cls, register: bool = True, listed: bool = True, **kwargs: Any):
         """A subclass that sets ``algorithm`` joins :data:`FAMILIES`, which ``load_model``
@@ -106,6 +125,7 @@ class Recommender:
             if sub:
                 nested.setdefault(name, {})[sub] = value
             else:
+                self._check_hyperparameter(name, value)
                 setattr(self, name, value)  # the scikit-learn idiom: hyperparameters by name
         for name, sub_params in nested.items():
             part = self._part(name)
@@ -113,6 +133,26 @@ class Recommender:
                 raise ValueError(f"hyperparameter {name!r} of {type(self).__name__} is no model")
             setattr(self, name, part)
             part.set_params(**sub_params)
+        return self
+
+    @classmethod
+    def _check_hyperparameter(cls, name: str, value: Any) -> None:
+        """ValueError unless ``value`` fits the type hint of ``name`` in ``__init__`` (an int
+        for ``factors``, a finite number for a float, None only where the hint allows it)."""
+        hint = init_hints(cls).get(name)
+        if hint is not None and not fits(value, hint):
+            raise ValueError(
+                f"{cls.__name__}: hyperparameter {name}={value!r:.80} is not "
+                f"{describe(hint)}"
+            )
+
+    def check_hyperparameters(self) -> Self:
+        """Every hyperparameter checked against its type hint (ValueError naming the first
+        that does not fit); ``fit`` and ``load_model`` call it."""
+        for name, value in self.get_params(deep=False).items():
+            self._check_hyperparameter(name, value)
+            if isinstance(value, Recommender):
+                value.check_hyperparameters()
         return self
 
     def default_parts(self) -> dict[str, Recommender]:
@@ -152,6 +192,7 @@ class Recommender:
 
     def fit_vocabulary(self, vocabulary: Vocabulary) -> Self:
         """Learn from an indexed training set; a composite model shares one with its parts."""
+        self.check_hyperparameters()
         self.vocabulary_ = vocabulary
         self._fit(vocabulary.user_items)
         return self
@@ -237,6 +278,7 @@ class Recommender:
         Unknown movieIds are skipped and listed in ``result.attrs["unknown_movie_ids"]``; an
         empty profile gets the most popular movies. The model itself is never changed.
         """
+        n = check_count(n)
         movie_idx, values, unknown = self.vocabulary_.profile(ratings)
         if len(movie_idx):
             scores = self.new_user_scores(movie_idx, values)
@@ -253,6 +295,8 @@ class Recommender:
         recommends a movie; an empty profile (or only unknown movies) gets popularity.
         Rated movies keep their scores: exclude them yourself if you rank.
         """
+        if isinstance(profiles, Mapping | str) or not isinstance(profiles, Iterable):
+            raise ValueError(f"profiles must be a list of ratings mappings, not {profiles!r:.80}")
         vocabulary = self.vocabulary_
         rows, columns, values = [], [], []
         for row, profile in enumerate(profiles):
@@ -274,12 +318,14 @@ class Recommender:
 
     def recommend_for_user(self, user_id: int, n: int = 10, **filters: Any) -> pd.DataFrame:
         """Top-``n`` movies for a user of the training data, excluding what they rated."""
+        n = check_count(n)
         user_idx = self.vocabulary_.user_index(user_id)
         rated, _ = self.vocabulary_.history(user_idx)
         return self._top_n(self.known_user_scores(user_idx), n, rated, filters)
 
     def similar(self, movie_id: int, n: int = 10, **filters: Any) -> pd.DataFrame:
         """Movies most like ``movie_id`` (cosine of item vectors), the movie itself excluded."""
+        n = check_count(n)
         movie_idx = self.vocabulary_.movie_index(movie_id)
         scores = self.similarity_scores(movie_idx)
         return self._top_n(scores, n, np.array([movie_idx]), filters)
@@ -290,8 +336,9 @@ class Recommender:
         return dict(zip(self.movie_ids_[movie_idx].tolist(), ratings.tolist(), strict=True))
 
     def known_movies(self, movie_ids: Iterable[int]) -> np.ndarray:
-        """Boolean mask: which of ``movie_ids`` the model can score."""
-        return self.vocabulary_.positions(np.asarray(list(movie_ids), dtype=np.int64))[1]
+        """Boolean mask: which of ``movie_ids`` the model can score (ValueError for what is
+        no movieId)."""
+        return self.vocabulary_.positions(movie_id_array(movie_ids))[1]
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -314,8 +361,8 @@ class Recommender:
         if not active:
             return None
         mask = np.ones(len(self.movie_ids_), dtype=bool)
-        if genres := active.get("genres"):
-            genres = [genres] if isinstance(genres, str) else list(genres)
+        if (genres := active.get("genres")) is not None:
+            genres = genre_names(genres)
             if not self.genres_:
                 raise ValueError("the model was trained without movies; it cannot filter genres")
             unknown = [g for g in genres if g not in self.genres_]
@@ -324,14 +371,14 @@ class Recommender:
             wanted = sum(1 << self.genres_.index(g) for g in genres)
             mask &= (self.genre_bits_ & wanted) != 0
         if (years := active.get("years")) is not None:
-            first, last = years
+            first, last = year_range(years)
             if not self.years_.any():
                 raise ValueError("this model was trained without movies, so it cannot filter years")
             mask &= (self.years_ >= first) & (self.years_ <= last)
         if (min_ratings := active.get("min_ratings")) is not None:
-            mask &= self.n_ratings_ >= min_ratings
+            mask &= self.n_ratings_ >= number("min_ratings", min_ratings)
         if (exclude := active.get("exclude")) is not None:
-            exclude = np.asarray(list(exclude), dtype=np.int64)
+            exclude = movie_id_array(exclude, "exclude")
             mask[np.searchsorted(self.movie_ids_, exclude[self.known_movies(exclude)])] = False
         return mask
 
@@ -389,6 +436,10 @@ class FactorRecommender(Recommender):
     """
 
     learned_arrays = ("user_factors_", "item_factors_")
+    array_specs = {
+        "user_factors_": ArraySpec("f", ("users", "factors")),
+        "item_factors_": ArraySpec("f", ("movies", "factors")),
+    }
 
     def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """A new user's factors from their ratings, with the movie factors held fixed."""
@@ -410,7 +461,11 @@ def _result(movie_ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
 
 
 def load_model(path: str | os.PathLike, mmap: bool = True) -> Recommender:
-    """Load a model saved with ``model.save(path)``; arrays are memory-mapped by default."""
+    """Load a model saved with ``model.save(path)``; arrays are memory-mapped by default.
+
+    Raises :class:`ModelFileError` for anything wrong with the folder, including arrays whose
+    dtype or shape does not fit the vocabulary (see ``array_specs``).
+    """
     saved = read_model(path, mmap=mmap)
     if saved.manifest.get("vocabulary") == "parent":
         raise ModelFileError(f"{path}: a part of a composite model; load its parent folder")
@@ -419,35 +474,42 @@ def load_model(path: str | os.PathLike, mmap: bool = True) -> Recommender:
 
 def _from_saved(saved: SavedModel, vocabulary: Vocabulary | None) -> Recommender:
     manifest, folder = saved.manifest, saved.folder
-    cls = FAMILIES.get(manifest.get("algorithm"))
+    algorithm = manifest.get("algorithm")
+    cls = FAMILIES.get(algorithm) if isinstance(algorithm, str) else None
     if cls is None:
-        raise ModelFileError(f"{folder}: unknown algorithm {manifest.get('algorithm')!r}")
+        raise ModelFileError(f"{folder}: unknown algorithm {algorithm!r:.80}")
     try:
-        model = cls(**_decode_params(manifest.get("hyperparameters", {})))
+        model = cls(**_decode_params(manifest.get("hyperparameters", {}))).check_hyperparameters()
     except (TypeError, ValueError, KeyError) as error:
         raise ModelFileError(
             f"{folder}: hyperparameters do not fit {cls.__name__} (saved by another version?): "
             f"{error}"
         ) from None
-    expected = cls.learned_arrays + (Vocabulary.ARRAYS if vocabulary is None else ())
-    missing = [name for name in expected if name not in saved.arrays]
+    missing = [name for name in cls.learned_arrays if name not in saved.arrays]
     if missing:
         raise ModelFileError(f"{folder}: array {missing[0]} is missing from model.json")
     missing = [name for name in cls.learned_parts if name.rstrip("_") not in saved.parts]
     if missing:
         raise ModelFileError(f"{folder}: part {missing[0].rstrip('_')} is missing")
     if vocabulary is None:
+        missing = [name for name in Vocabulary.ARRAYS if name not in saved.arrays]
+        if missing:
+            raise ModelFileError(f"{folder}: array {missing[0]} is missing from model.json")
         vocabulary = Vocabulary.from_arrays(
-            saved.arrays, manifest.get("genres", []), manifest["fingerprint"]
+            saved.arrays, manifest.get("genres", []), manifest.get("fingerprint"), folder
         )
+    sizes = {"movies": len(vocabulary.movie_ids), "users": len(vocabulary.user_ids)}
+    check_arrays(saved.arrays, cls.array_specs, sizes, folder)
     state: dict[str, Any] = {name: saved.arrays[name] for name in cls.learned_arrays}
     for name in cls.learned_parts:
         state[name] = _from_saved(saved.parts[name.rstrip("_")], vocabulary)
     return model._restore(vocabulary, state)
 
 
-def _decode_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The inverse of :meth:`Recommender.hyperparameters`."""
+def _decode_params(params: Any) -> dict[str, Any]:
+    """The inverse of :meth:`Recommender.hyperparameters` (ValueError for what is not)."""
+    if not isinstance(params, dict):
+        raise ValueError(f"hyperparameters should be a JSON object, got {params!r:.80}")
     decoded = {}
     for name, value in params.items():
         if isinstance(value, dict) and set(value) == {"algorithm", "hyperparameters"}:

@@ -24,6 +24,8 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recommender.models.base import Recommender, matvec
+from recommender.models.storage import ArraySpec
+from recommender.models.vocabulary import movie_id_array
 from recommender.ratings import MAX_RATING, MIN_RATING
 
 # Rows of the batched dual solve are padded to a common length; this caps one batch's
@@ -111,6 +113,13 @@ class BiasedMFRecommender(Recommender):
         "user_factors_",
         "item_factors_",
     )
+    array_specs = {
+        "global_mean_": ArraySpec("f", (1,)),
+        "user_biases_": ArraySpec("f", ("users",)),
+        "item_biases_": ArraySpec("f", ("movies",)),
+        "user_factors_": ArraySpec("f", ("users", "factors")),
+        "item_factors_": ArraySpec("f", ("movies", "factors")),
+    }
 
     def __init__(
         self,
@@ -244,7 +253,7 @@ class BiasedMFRecommender(Recommender):
         )
 
     def _predictions(self, bias: float, factors: np.ndarray, movie_ids: Iterable[int]) -> pd.Series:
-        ids = np.asarray(list(movie_ids), dtype=np.int64)
+        ids = movie_id_array(movie_ids)
         known = self.known_movies(ids)
         idx = np.searchsorted(self.movie_ids_, ids[known])
         stars = np.full(len(ids), self._mean + bias)

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recommender.models.base import Recommender
+from recommender.models.storage import ArraySpec
 
 PREDICT = ("input", "rated", "liked")
 
@@ -117,6 +118,10 @@ class EASERecommender(Recommender):
 
     algorithm = "ease"
     learned_arrays = ("modelled_idx_", "weights_")
+    array_specs = {
+        "modelled_idx_": ArraySpec("i", ("modelled",), rows_of="movies"),
+        "weights_": ArraySpec("f", ("modelled", "modelled")),
+    }
 
     def __init__(
         self,

@@ -10,8 +10,10 @@ same object to each of its parts.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import operator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -19,12 +21,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.data import genre_list, ratings_fingerprint
+from recommender.models.storage import ArraySpec, ModelFileError, check_arrays
 from recommender.ratings import (
     MAX_MOVIE_ID,
     MAX_RATING,
     MIN_RATING,
     RATING_RULE,
     RATING_STEP,
+    check_movie_id,
     check_rating,
     check_ratings,
     valid_ratings,
@@ -74,18 +78,19 @@ class Vocabulary:
     genres: list[str]
     fingerprint: str
 
-    # Names in a saved model's folder (unchanged since format 1).
-    ARRAYS: ClassVar[tuple[str, ...]] = (
-        "movie_ids_",
-        "user_ids_",
-        "n_ratings_",
-        "mean_rating_",
-        "years_",
-        "genre_bits_",
-        "user_items_indptr_",
-        "user_items_indices_",
-        "user_items_data_",
-    )
+    # Names in a saved model's folder (unchanged since format 1) and what load_model checks.
+    SPECS: ClassVar[dict[str, ArraySpec]] = {
+        "movie_ids_": ArraySpec("i", ("movies",)),
+        "user_ids_": ArraySpec("i", ("users",)),
+        "n_ratings_": ArraySpec("i", ("movies",)),
+        "mean_rating_": ArraySpec("f", ("movies",)),
+        "years_": ArraySpec("i", ("movies",)),
+        "genre_bits_": ArraySpec("i", ("movies",)),
+        "user_items_indptr_": ArraySpec("i", ("user_rows",)),
+        "user_items_indices_": ArraySpec("i", ("ratings",), rows_of="movies"),
+        "user_items_data_": ArraySpec("f", ("ratings",)),
+    }
+    ARRAYS: ClassVar[tuple[str, ...]] = tuple(SPECS)
 
     @classmethod
     def from_ratings(cls, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> Vocabulary:
@@ -119,9 +124,17 @@ class Vocabulary:
 
     @classmethod
     def from_arrays(
-        cls, arrays: Mapping[str, np.ndarray], genres: list[str], fingerprint: str
+        cls,
+        arrays: Mapping[str, np.ndarray],
+        genres: list[str],
+        fingerprint: str,
+        folder: Path | None = None,
     ) -> Vocabulary:
-        """The inverse of :meth:`arrays` (what ``load_model`` read from a folder)."""
+        """The inverse of :meth:`arrays` (what ``load_model`` read from a folder).
+
+        :class:`ModelFileError` when the arrays do not make one consistent vocabulary.
+        """
+        _check_saved(arrays, genres, fingerprint, folder)
         return cls(
             **{name.rstrip("_"): arrays[name] for name in cls.ARRAYS},
             genres=list(genres),
@@ -149,14 +162,18 @@ class Vocabulary:
         return pos, known
 
     def movie_index(self, movie_id: int) -> int:
-        """Row of ``movie_id``; :class:`UnknownMovieError` when the model never saw it."""
+        """Row of ``movie_id``; :class:`UnknownMovieError` when the model never saw it,
+        ValueError for what is no movieId (``1.7``, ``2**70``)."""
+        movie_id = check_movie_id(movie_id)
         idx = int(np.searchsorted(self.movie_ids, movie_id))
         if idx >= len(self.movie_ids) or self.movie_ids[idx] != movie_id:
             raise UnknownMovieError(movie_id)
         return idx
 
     def user_index(self, user_id: int) -> int:
-        """Row of ``user_id``; :class:`UnknownUserError` when it is not in the training data."""
+        """Row of ``user_id``; :class:`UnknownUserError` when it is not in the training data,
+        ValueError for what is no userId."""
+        user_id = check_user_id(user_id)
         idx = int(np.searchsorted(self.user_ids, user_id))
         if idx >= len(self.user_ids) or self.user_ids[idx] != user_id:
             raise UnknownUserError(user_id)
@@ -201,6 +218,48 @@ def vocabulary(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique.astype(np.int32), index.astype(np.int32)
 
 
+def check_user_id(user_id: object) -> int:
+    """An integral userId in 0..2**31-1 as a Python int; ValueError naming it otherwise."""
+    try:
+        if isinstance(user_id, bool | np.bool_):
+            raise TypeError
+        user = operator.index(user_id)
+    except TypeError:
+        raise ValueError(f"userId {user_id!r} is not an integer") from None
+    if not 0 <= user <= MAX_MOVIE_ID:
+        raise ValueError(f"userId {user} is out of range (0 to {MAX_MOVIE_ID})")
+    return user
+
+
+def movie_id_array(movie_ids: Iterable[object], what: str = "movie_ids") -> np.ndarray:
+    """movieIds as int64 (a mapping's keys), each valid by
+    :func:`recommender.ratings.check_movie_id`.
+
+    Vectorised for integer arrays and lists of ints; anything else is checked one by one, so
+    ``1.7`` is refused instead of truncated to movie 1 and ``True`` is not read as 1.
+    """
+    if isinstance(movie_ids, str | bytes) or not isinstance(movie_ids, Iterable):
+        raise ValueError(f"{what} must be a collection of movieIds, not {movie_ids!r:.80}")
+    if isinstance(movie_ids, np.ndarray) and movie_ids.dtype.kind in "iu":
+        ids = movie_ids.ravel()
+    else:
+        items = list(movie_ids)
+        if all(type(m) is int and 1 <= m <= MAX_MOVIE_ID for m in items):
+            return np.array(items, dtype=np.int64)
+        ids = np.array([_checked(m, what) for m in items], dtype=np.int64)
+    bad = (ids < 1) | (ids > MAX_MOVIE_ID)
+    if bad.any():
+        _checked(ids[np.argmax(bad)], what)  # raises, naming it
+    return ids.astype(np.int64)
+
+
+def _checked(movie_id: object, what: str) -> int:
+    try:
+        return check_movie_id(movie_id)
+    except ValueError as error:
+        raise ValueError(f"{what}: {error}") from None
+
+
 _NUMBERS = (int, float, np.float32, np.float64)
 
 
@@ -211,7 +270,9 @@ def profile_arrays(ratings: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray
     :func:`recommender.ratings.check_ratings`, which names the offending movie.
     """
     if not isinstance(ratings, Mapping):
-        raise TypeError(f"ratings must be a mapping movieId -> rating, got {type(ratings)}")
+        raise ValueError(
+            f"ratings must be a mapping of movieId to rating, not {type(ratings).__name__}"
+        )
     if not (
         all(type(k) is int for k in ratings) and all(type(v) in _NUMBERS for v in ratings.values())
     ):
@@ -289,6 +350,32 @@ def _id_column(ratings: pd.DataFrame, column: str, low: int) -> np.ndarray:
             f"{MAX_MOVIE_ID} (ids are stored as int32)"
         )
     return ids
+
+
+def _check_saved(
+    arrays: Mapping[str, np.ndarray], genres: object, fingerprint: object, folder: Path | None
+) -> None:
+    """Shapes and dtypes by :data:`Vocabulary.SPECS`, then what makes the arrays one matrix:
+    sorted distinct ids in range, row pointers from 0 to the number of ratings, valid stars."""
+    sizes = check_arrays(dict(arrays), Vocabulary.SPECS, {}, folder)
+    if not (isinstance(genres, list) and all(isinstance(g, str) for g in genres)):
+        raise ModelFileError(f"{folder}: genres should be a list of names, got {genres!r:.80}")
+    if not isinstance(fingerprint, str):
+        raise ModelFileError(f"{folder}: fingerprint should be a string, got {fingerprint!r:.80}")
+    problems = []
+    for name, low in (("movie_ids_", 1), ("user_ids_", 0)):
+        ids = np.asarray(arrays[name], dtype=np.int64)
+        if len(ids) and (ids[0] < low or ids[-1] > MAX_MOVIE_ID or (np.diff(ids) <= 0).any()):
+            problems.append(f"{name} is not sorted distinct ids from {low} to {MAX_MOVIE_ID}")
+    indptr = np.asarray(arrays["user_items_indptr_"], dtype=np.int64)
+    if sizes["user_rows"] != sizes["users"] + 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any():
+        problems.append("user_items_indptr_ is not the row pointer of one row per user")
+    elif indptr[-1] != sizes["ratings"]:
+        problems.append("user_items_indptr_ does not end at the number of ratings")
+    if not valid_ratings(arrays["user_items_data_"]).all():
+        problems.append(f"user_items_data_ holds stars that are not {RATING_RULE}")
+    if problems:
+        raise ModelFileError(f"{folder}: {'; '.join(problems)}")
 
 
 def _raise_on_duplicates(user_ids: np.ndarray, movie_ids: np.ndarray) -> None:
