@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.data import genre_list, ratings_fingerprint
+from recommender.models.content import series_of
 from recommender.ratings import (
     MAX_MOVIE_ID,
     MAX_RATING,
@@ -68,6 +69,7 @@ class Vocabulary:
     mean_rating: np.ndarray
     years: np.ndarray
     genre_bits: np.ndarray
+    series: np.ndarray  # title series number per movie, −1: none (models.content.series_of)
     user_items_indptr: np.ndarray
     user_items_indices: np.ndarray
     user_items_data: np.ndarray
@@ -86,6 +88,8 @@ class Vocabulary:
         "user_items_indices_",
         "user_items_data_",
     )
+    # Saved since the series were added; a folder saved before has none (every movie −1).
+    OPTIONAL_ARRAYS: ClassVar[tuple[str, ...]] = ("series_",)
 
     @classmethod
     def from_ratings(cls, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> Vocabulary:
@@ -100,7 +104,7 @@ class Vocabulary:
         user_items.sort_indices()
         n_ratings = np.bincount(movie_idx, minlength=shape[1]).astype(np.int32)
         sums = np.bincount(movie_idx, weights=values, minlength=shape[1])
-        genres, years, genre_bits = _movie_metadata(unique_movies, movies)
+        genres, years, genre_bits, series = _movie_metadata(unique_movies, movies)
         return cls(
             movie_ids=unique_movies,
             user_ids=unique_users,
@@ -108,6 +112,7 @@ class Vocabulary:
             mean_rating=(sums / np.maximum(n_ratings, 1)).astype(np.float32),
             years=years,
             genre_bits=genre_bits,
+            series=series,
             user_items_indptr=user_items.indptr.astype(np.int64),
             user_items_indices=user_items.indices.astype(np.int32),
             user_items_data=user_items.data.astype(np.float32),
@@ -122,15 +127,18 @@ class Vocabulary:
         cls, arrays: Mapping[str, np.ndarray], genres: list[str], fingerprint: str
     ) -> Vocabulary:
         """The inverse of :meth:`arrays` (what ``load_model`` read from a folder)."""
+        no_series = np.full(len(arrays["movie_ids_"]), -1, dtype=np.int32)
         return cls(
             **{name.rstrip("_"): arrays[name] for name in cls.ARRAYS},
+            series=arrays.get("series_", no_series),
             genres=list(genres),
             fingerprint=fingerprint,
         )
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays a saved model stores, by their names in the folder."""
-        return {name: getattr(self, name.rstrip("_")) for name in self.ARRAYS}
+        names = self.ARRAYS + self.OPTIONAL_ARRAYS
+        return {name: getattr(self, name.rstrip("_")) for name in names}
 
     @functools.cached_property
     def user_items(self) -> sp.csr_matrix:
@@ -301,14 +309,17 @@ def _raise_on_duplicates(user_ids: np.ndarray, movie_ids: np.ndarray) -> None:
 
 def _movie_metadata(
     movie_ids: np.ndarray, movies: pd.DataFrame | None
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Genre names (at most 63), release years and genre bit masks, in ``movie_ids`` order."""
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Genre names (at most 63), release years, genre bit masks and title series numbers,
+    in ``movie_ids`` order."""
     genres: list[str] = []
     years = np.zeros(len(movie_ids), dtype=np.int16)
     genre_bits = np.zeros(len(movie_ids), dtype=np.int64)
+    series = np.full(len(movie_ids), -1, dtype=np.int32)
     if movies is None:
-        return genres, years, genre_bits
+        return genres, years, genre_bits, series
     info = movies.drop_duplicates("movieId").set_index("movieId").reindex(movie_ids)
+    series = series_of(info)
     if "year" in info:
         years = info["year"].fillna(0).to_numpy(dtype=np.int16)
     if "genres" in info:
@@ -316,4 +327,4 @@ def _movie_metadata(
         genres = sorted({g for names in lists for g in names})[:63]
         bit = {g: 1 << i for i, g in enumerate(genres)}
         genre_bits = np.array([sum(bit.get(g, 0) for g in names) for names in lists], np.int64)
-    return genres, years, genre_bits
+    return genres, years, genre_bits, series
