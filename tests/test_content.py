@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.models import content, load_model, load_or_train, train
+from recommender.models import Vocabulary, content, load_model, load_or_train, train
 from tests.conftest import two_taste_groups
 
 
@@ -42,6 +42,26 @@ def test_title_tokens_drop_years_and_split_numbers():
     )
 
 
+def test_title_vectors_match_rare_shared_words_and_ignore_numbers_and_articles():
+    titles = [
+        "Bourne Identity, The (2002)",
+        "Jason Bourne (2016)",
+        "Meet the Fockers (2004)",
+        "Little Fockers (2010)",
+        "The Man Who Knew Too Little (1997)",
+        "Toy Story 2 (1999)",
+        "Heat 2 (2000)",
+    ]
+    matrix = content.title_vectors(titles)
+    cosine = (matrix @ matrix.T).toarray()
+    assert cosine[0, 1] > 0.2 and cosine[2, 3] > 0.2
+    assert cosine[0, 2] == 0 and cosine[5, 6] == 0  # "2" and "the" name no series
+    assert np.allclose(np.diag(cosine), 1.0)
+    rows = matrix.tocsr()
+    for movie in range(len(titles)):
+        assert np.allclose(content.title_similarity(rows, rows.tocsc(), movie), cosine[movie])
+
+
 def test_blend_puts_a_sequel_first_when_collaborative_signal_is_equal():
     cf = np.array([9.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0], dtype=np.float32)
     series = np.array([7, -1, 7, -1, -1, -1, -1], dtype=np.int32)
@@ -51,7 +71,7 @@ def test_blend_puts_a_sequel_first_when_collaborative_signal_is_equal():
     scores[0] = -np.inf
     assert int(np.argmax(scores)) == 2
     # Without content the three are tied; the scale is median 0, best 1.
-    plain = content.blend(cf, 0, series, genres, years, weights=content.Weights(0, 0, 0))
+    plain = content.blend(cf, 0, series, genres, years, weights=content.Weights(0, 0, 0, title=0))
     assert plain[1] == plain[2] == plain[3] == pytest.approx(1.0)
 
 
@@ -106,11 +126,12 @@ def test_a_model_saved_before_series_loads_without_them(tmp_path):
     ratings, movies = _sequel_data()
     train(ratings, "popularity", movies=movies).save(tmp_path / "model")
     manifest = json.loads((tmp_path / "model" / "model.json").read_text())
-    del manifest["arrays"]["series_"]
+    for name in Vocabulary.OPTIONAL_ARRAYS:
+        (tmp_path / "model" / manifest["arrays"].pop(name)["file"]).unlink()
     (tmp_path / "model" / "model.json").write_text(json.dumps(manifest))
-    (tmp_path / "model" / "series.npy").unlink()
     loaded = load_model(tmp_path / "model")
     assert (loaded.series_ == -1).all()
+    assert not loaded.vocabulary_.title_similarity(0).any()
     assert loaded.similar(1, n=3)["movieId"].tolist()  # still answers, without the series
 
 

@@ -1,7 +1,8 @@
 """``similar`` on ml-latest-small lists what people expect (needs MOVIELENS_DIR).
 
 The thresholds are the figures measured by ``python -m recommender evaluate --sections similar``
-(docs/similar.md) less a margin; the issue's goals (franchise recall ≥ 0.90) are not met yet.
+(docs/similar.md: franchise recall 0.922, genre share 0.972, blockbuster share 0.100) less a
+small margin for BLAS differences between machines.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def test_franchise_recall_and_genre_share_of_the_default_model(movielens, defaul
     eligible = set(counts[counts >= MIN_RATINGS].index.tolist())
     recall, queries = franchise_recall(public(default_model), load_franchises(), eligible)
     assert queries > 400
-    assert recall >= 0.78  # 0.32 from collaborative similarity alone
+    assert recall >= 0.90  # 0.32 from collaborative similarity alone
     genres = dict(
         zip(default_model.movie_ids_.tolist(), default_model.genre_bits_.tolist(), strict=True)
     )
@@ -40,7 +41,7 @@ def test_franchise_recall_and_genre_share_of_the_default_model(movielens, defaul
     share, blockbuster = list_figures(
         public(default_model), order[:TOP_QUERIES], genres, set(order[:BLOCKBUSTERS].tolist())
     )
-    assert share >= 0.90
+    assert share >= 0.95
     assert blockbuster <= 0.20
 
 

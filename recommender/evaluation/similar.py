@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import sys
 import time
@@ -260,32 +261,26 @@ def tune(
             if idx not in cf_cache:
                 cf_cache[idx] = model.similarity_scores(idx)
             scores = content.blend(
-                cf_cache[idx], idx, model.series_, model.genre_bits_, model.years_, weights=weights
+                cf_cache[idx], idx, model.series_, model.genre_bits_, model.years_,
+                model.vocabulary_.title_similarity(idx), weights=weights,
             )
             return top_ids(model, scores, idx, n)
 
         return similar
 
     rows = []
-    for series in (0.0, 0.5, 1.0, 2.0):
-        for genre in (0.0, 0.25, 0.5, 1.0):
-            for year in (0.0, 0.1, 0.25):
-                weights = content.Weights(series=series, genre=genre, year=year)
-                similar = similar_with(weights)
-                tuned, _ = franchise_recall(similar, tune_half, eligible)
-                checked, _ = franchise_recall(similar, check_half, eligible)
-                share, blockbuster = list_figures(similar, queries, genres, blockbusters)
-                row = {
-                    "series": series,
-                    "genre": genre,
-                    "year": year,
-                    "recall_tune": tuned,
-                    "recall_check": checked,
-                    "genre_share": share,
-                    "blockbuster": blockbuster,
-                }
-                say(json.dumps({k: round(v, 3) for k, v in row.items()}))
-                rows.append(row)
+    grid = itertools.product((0.5, 1.0, 2.0), (0.5, 0.75, 1.0, 1.25), (0.1, 0.25), (0, 1, 2, 2.5))
+    for series, genre, year, title in grid:
+        weights = content.Weights(series=series, genre=genre, year=year, title=title)
+        similar = similar_with(weights)
+        tuned, _ = franchise_recall(similar, tune_half, eligible)
+        checked, _ = franchise_recall(similar, check_half, eligible)
+        share, blockbuster = list_figures(similar, queries, genres, blockbusters)
+        row = {"series": series, "genre": genre, "year": year, "title": title,
+               "recall_tune": tuned, "recall_check": checked, "genre_share": share,
+               "blockbuster": blockbuster}
+        say(json.dumps({k: round(v, 3) for k, v in row.items()}))
+        rows.append(row)
     return rows
 
 

@@ -278,14 +278,15 @@ class Recommender:
         """Movies most like ``movie_id``, the movie itself excluded.
 
         The family's :meth:`similarity_scores` blended with what the movies share: title
-        series, genres, years (:func:`recommender.models.content.blend`; a model trained
-        without ``movies`` ranks by its collaborative similarity alone).
+        series, rare title words, genres, years (:func:`recommender.models.content.blend`; a
+        model trained without ``movies`` ranks by its collaborative similarity alone).
         """
         vocabulary = self.vocabulary_
         movie_idx = vocabulary.movie_index(movie_id)
         scores = content.blend(
             self.similarity_scores(movie_idx), movie_idx,
             vocabulary.series, vocabulary.genre_bits, vocabulary.years,
+            vocabulary.title_similarity(movie_idx),
         )
         return self._top_n(scores, n, np.array([movie_idx]), filters)
 
