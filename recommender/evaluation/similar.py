@@ -347,7 +347,7 @@ def markdown_report(report: dict[str, Any], result: pd.DataFrame) -> str:
         f"share ≥ {GOALS['genre_share']}, blockbuster share ≤ {GOALS['blockbuster_share']}, "
         f"p95 ≤ {GOALS['p95_ms']} ms: {met[goals_met(result)]}",
         "",
-        f"Blend weights: {report['weights']}.",
+        f"Blend weights: {report['weights']}. Latencies depend on the machine's load.",
         "",
     ])
 
