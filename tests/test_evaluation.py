@@ -278,7 +278,7 @@ def test_command_writes_json_markdown_and_a_vega_lite_chart(synthetic, tmp_path,
     add_arguments(parser)
     args = parser.parse_args([
         "--movielens-dir", str(folder), "--folds", "2", "--algorithms", "popularity,ease",
-        "--json", "--output-dir", str(tmp_path / "docs"),
+        "--json", "--output-dir", str(tmp_path / "docs"), "--sections", "main",
     ])
     assert command(args) == 0
     printed = json.loads(capsys.readouterr().out)

@@ -1,4 +1,4 @@
-"""Offline comparison of the group rules (``python -m recommender.evaluation.groups``).
+"""Offline comparison of the group rules (``python -m recommender evaluate --sections groups``).
 
 The protocol follows Baltrunas, Makcinskas & Ricci (RecSys 2010): groups are built from
 held-out users, the group gets one list, and each member judges it against their *own*
@@ -23,13 +23,9 @@ with replacement across the run share users, so the interval is a little optimis
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import math
-import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +36,7 @@ import scipy.sparse as sp
 
 from recommender.evaluation.metrics import mean_ci, ndcg_at_k
 from recommender.evaluation.protocols import onboarding_split, user_folds
+from recommender.evaluation.report import table
 from recommender.groups import RULES, group_ranking
 
 SIZES = (2, 4, 6)
@@ -219,6 +216,16 @@ def choose_rule(result: pd.DataFrame) -> str:
 # --- reports --------------------------------------------------------------------------------
 
 
+def format_table(result: pd.DataFrame, markdown: bool = False) -> str:
+    """One line per rule, group kind and size: mean and worst-member NDCG@10."""
+    rows = [
+        [r["rule"], r["kind"], str(r["size"]),
+         *(f"{r[m]:.3f} ± {r[m + '_ci']:.3f}" for m in ("mean_ndcg", "worst_ndcg"))]
+        for r in result.to_dict("records")
+    ]
+    return table(["rule", "kind", "size", "mean NDCG@10", "worst NDCG@10"], rows, markdown)
+
+
 def markdown_report(report: dict[str, Any], result: pd.DataFrame) -> str:
     """docs/groups.md: the protocol in brief and one table per group kind."""
     from recommender.groups import RULE_LABELS
@@ -272,51 +279,25 @@ def write_reports(report: dict[str, Any], result: pd.DataFrame, folder: Path) ->
     return [json_file, md_file]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the group protocol on MovieLens, print the table and write docs/groups.*."""
-    from recommender.data import load_movielens
-    from recommender.models import DEFAULT_ALGORITHM, train
-    from recommender.settings import settings
-
-    parser = argparse.ArgumentParser(prog="python -m recommender.evaluation.groups",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--movielens-dir", help="MovieLens folder (default: $MOVIELENS_DIR)")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--groups", type=int, default=GROUPS_PER_FOLD,
-                        help=f"groups per kind and size per fold (default {GROUPS_PER_FOLD})")
-    parser.add_argument("--output-dir", default="docs", help="'' writes nothing")
-    args = parser.parse_args(argv)
-    folder = args.movielens_dir or settings().movielens_dir
-    data = load_movielens(folder)
-    started = time.perf_counter()
-    result = evaluate_groups(
-        data.ratings, lambda r: train(r, DEFAULT_ALGORITHM), folds=args.folds, seed=args.seed,
-        groups_per_fold=args.groups, progress=lambda m: print(m, file=sys.stderr),
-    )
-    command = "python -m recommender.evaluation.groups" + "".join(
-        f" --{name} {value}" for name, value, default in (
-            ("folds", args.folds, 5), ("seed", args.seed, 0), ("groups", args.groups,
-                                                               GROUPS_PER_FOLD))
-        if value != default
-    )
-    report = {
-        "command": f"MOVIELENS_DIR=…/{Path(str(folder or 'ml-latest-small')).name} {command}",
-        "date": dt.date.today().isoformat(),
-        "dataset": Path(str(data.source)).name if getattr(data, "source", None) else None,
-        "model": DEFAULT_ALGORITHM,
-        "folds": args.folds,
-        "seed": args.seed,
-        "groups_per_fold": args.groups,
-        "seconds": round(time.perf_counter() - started, 1),
-        "cpu_count": os.cpu_count(),
+def section_report(
+    result: pd.DataFrame, model: str, folds: int, seed: int, groups_per_fold: int
+) -> dict[str, Any]:
+    """What docs/groups.json holds besides the command line, date and dataset."""
+    return {
+        "model": model,
+        "folds": folds,
+        "seed": seed,
+        "groups_per_fold": groups_per_fold,
         "default_rule": choose_rule(result),
         "results": json.loads(result.to_json(orient="records")),
     }
-    print(markdown_report(report, result))
-    if args.output_dir:
-        write_reports(report, result, Path(args.output_dir))
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m recommender evaluate --sections groups`` under its former name."""
+    from recommender.__main__ import main as recommender_main
+
+    return recommender_main(["evaluate", "--sections", "groups", *(argv or sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -18,37 +18,29 @@ from recommender.evaluation.baselines import MODEL_NOTES
 TARGETS = {"sg_ndcg@100": 0.36, "onb_ndcg@10": 0.42}
 
 
-def build_report(
-    result: pd.DataFrame, data: Any, args: argparse.Namespace, seconds: float
-) -> dict[str, Any]:
-    """Everything the JSON file holds: settings, data, one record per model, the targets."""
-    source = Path(data.source).name if getattr(data, "source", None) else None
+def build_report(result: pd.DataFrame, data: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """The main section's JSON after its header: data, settings, one record per model."""
     return {
-        "command": _command_line(args),
-        "date": dt.date.today().isoformat(),
-        "dataset": source,
-        "n_ratings": len(data.ratings),
         "n_users": int(data.ratings["userId"].nunique()),
         "n_movies": int(data.ratings["movieId"].nunique()),
         "folds": args.folds,
         "seed": args.seed,
-        "seconds": round(seconds, 1),
-        "cpu_count": os.cpu_count(),
         "targets": TARGETS,
         "models": json.loads(result.to_json(orient="records")),
     }
 
 
-def _command_line(args: argparse.Namespace) -> str:
-    parts = ["python -m recommender evaluate"]
-    if args.folds != 5:
-        parts.append(f"--folds {args.folds}")
-    if args.seed != 0:
-        parts.append(f"--seed {args.seed}")
-    if args.algorithms:
-        parts.append(f"--algorithms {args.algorithms}")
-    dataset = Path(args.movielens_dir).name if args.movielens_dir else "ml-latest-small"
-    return f"MOVIELENS_DIR=…/{dataset} " + " ".join(parts)
+def report_header(data: Any, command: str, seconds: float) -> dict[str, Any]:
+    """What every section's JSON starts with: how to rerun it, when, on what, how long."""
+    source = Path(data.source).name if getattr(data, "source", None) else None
+    return {
+        "command": command,
+        "date": dt.date.today().isoformat(),
+        "dataset": source,
+        "n_ratings": len(data.ratings),
+        "seconds": round(seconds, 1),
+        "cpu_count": os.cpu_count(),
+    }
 
 
 def _cell(row: Mapping[str, Any], metric: str) -> str:
@@ -78,15 +70,19 @@ def format_table(result: pd.DataFrame, markdown: bool = False) -> str:
             f"{row['fit_s']:.2f}",
             f"{row['latency_ms']:.2f} / {row['latency_p95_ms']:.2f}",
         ])
+    return table(header, rows, markdown)
+
+
+def table(header: list[str], rows: list[list[str]], markdown: bool = False) -> str:
+    """Rows of cells as a Markdown table or as aligned text under a dashed rule."""
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines)
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header]]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
-    return "\n".join(lines)
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True))
+        for r in [header, ["-" * w for w in widths], *rows]
+    )
 
 
 def write_reports(report: dict[str, Any], result: pd.DataFrame, folder: Path) -> list[Path]:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recommender.models import content
 from recommender.models.checks import (
     check_count,
     describe,
@@ -210,6 +211,7 @@ class Recommender:
     mean_rating_ = property(lambda self: self.vocabulary_.mean_rating)
     years_ = property(lambda self: self.vocabulary_.years)
     genre_bits_ = property(lambda self: self.vocabulary_.genre_bits)
+    series_ = property(lambda self: self.vocabulary_.series)
     genres_ = property(lambda self: self.vocabulary_.genres)
     fingerprint_ = property(lambda self: self.vocabulary_.fingerprint)
 
@@ -324,10 +326,20 @@ class Recommender:
         return self._top_n(self.known_user_scores(user_idx), n, rated, filters)
 
     def similar(self, movie_id: int, n: int = 10, **filters: Any) -> pd.DataFrame:
-        """Movies most like ``movie_id`` (cosine of item vectors), the movie itself excluded."""
+        """Movies most like ``movie_id``, the movie itself excluded.
+
+        The family's :meth:`similarity_scores` blended with what the movies share: title
+        series, rare title words, genres, years (:func:`recommender.models.content.blend`; a
+        model trained without ``movies`` ranks by its collaborative similarity alone).
+        """
         n = check_count(n)
-        movie_idx = self.vocabulary_.movie_index(movie_id)
-        scores = self.similarity_scores(movie_idx)
+        vocabulary = self.vocabulary_
+        movie_idx = vocabulary.movie_index(movie_id)
+        scores = content.blend(
+            self.similarity_scores(movie_idx), movie_idx,
+            vocabulary.series, vocabulary.genre_bits, vocabulary.years,
+            vocabulary.title_similarity(movie_idx),
+        )
         return self._top_n(scores, n, np.array([movie_idx]), filters)
 
     def user_history(self, user_id: int) -> dict[int, float]:

@@ -82,7 +82,8 @@ def load_or_train(
     key.update(ratings_fingerprint(ratings).encode())
     key.update(json.dumps(model.hyperparameters(), sort_keys=True, default=str).encode())
     if movies is not None:
-        columns = [c for c in ("movieId", "genres", "year") if c in movies]
+        # Titles (and TMDB collections) too: ``similar`` blends in the series they give.
+        columns = [c for c in ("movieId", "title", "genres", "year", "collection") if c in movies]
         key.update(pd.util.hash_pandas_object(movies[columns], index=False).to_numpy().tobytes())
     folder = Path(cache_dir or settings().cache_dir) / "models" / f"{algorithm}-{key.hexdigest()}"
     if (folder / "model.json").exists():

@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommender.data import genre_list, ratings_fingerprint
+from recommender.models.content import series_of, title_similarity, title_vectors
 from recommender.models.storage import ArraySpec, ModelFileError, check_arrays
 from recommender.ratings import (
     MAX_MOVIE_ID,
@@ -72,6 +73,11 @@ class Vocabulary:
     mean_rating: np.ndarray
     years: np.ndarray
     genre_bits: np.ndarray
+    series: np.ndarray  # title series number per movie, −1: none (models.content.series_of)
+    # CSR arrays of the movies' title TF-IDF rows (models.content.title_vectors).
+    title_indptr: np.ndarray
+    title_indices: np.ndarray
+    title_data: np.ndarray
     user_items_indptr: np.ndarray
     user_items_indices: np.ndarray
     user_items_data: np.ndarray
@@ -91,6 +97,14 @@ class Vocabulary:
         "user_items_data_": ArraySpec("f", ("ratings",)),
     }
     ARRAYS: ClassVar[tuple[str, ...]] = tuple(SPECS)
+    # Saved since the series were added; a folder saved before has none (no series, titles).
+    OPTIONAL_SPECS: ClassVar[dict[str, ArraySpec]] = {
+        "series_": ArraySpec("i", ("movies",)),
+        "title_indptr_": ArraySpec("i", ("title_rows",)),
+        "title_indices_": ArraySpec("i", ("title_words",)),
+        "title_data_": ArraySpec("f", ("title_words",)),
+    }
+    OPTIONAL_ARRAYS: ClassVar[tuple[str, ...]] = tuple(OPTIONAL_SPECS)
 
     @classmethod
     def from_ratings(cls, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> Vocabulary:
@@ -105,7 +119,7 @@ class Vocabulary:
         user_items.sort_indices()
         n_ratings = np.bincount(movie_idx, minlength=shape[1]).astype(np.int32)
         sums = np.bincount(movie_idx, weights=values, minlength=shape[1])
-        genres, years, genre_bits = _movie_metadata(unique_movies, movies)
+        genres, years, genre_bits, series, titles = _movie_metadata(unique_movies, movies)
         return cls(
             movie_ids=unique_movies,
             user_ids=unique_users,
@@ -113,6 +127,10 @@ class Vocabulary:
             mean_rating=(sums / np.maximum(n_ratings, 1)).astype(np.float32),
             years=years,
             genre_bits=genre_bits,
+            series=series,
+            title_indptr=titles.indptr.astype(np.int64),
+            title_indices=titles.indices.astype(np.int32),
+            title_data=titles.data.astype(np.float32),
             user_items_indptr=user_items.indptr.astype(np.int64),
             user_items_indices=user_items.indices.astype(np.int32),
             user_items_data=user_items.data.astype(np.float32),
@@ -135,15 +153,24 @@ class Vocabulary:
         :class:`ModelFileError` when the arrays do not make one consistent vocabulary.
         """
         _check_saved(arrays, genres, fingerprint, folder)
+        n_movies = len(arrays["movie_ids_"])
+        missing = {  # what a model saved before series and title words gets: none of either
+            "series_": np.full(n_movies, -1, dtype=np.int32),
+            "title_indptr_": np.zeros(n_movies + 1, dtype=np.int64),
+            "title_indices_": np.zeros(0, dtype=np.int32),
+            "title_data_": np.zeros(0, dtype=np.float32),
+        }
         return cls(
             **{name.rstrip("_"): arrays[name] for name in cls.ARRAYS},
+            **{name.rstrip("_"): arrays.get(name, missing[name]) for name in cls.OPTIONAL_ARRAYS},
             genres=list(genres),
             fingerprint=fingerprint,
         )
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays a saved model stores, by their names in the folder."""
-        return {name: getattr(self, name.rstrip("_")) for name in self.ARRAYS}
+        names = self.ARRAYS + self.OPTIONAL_ARRAYS
+        return {name: getattr(self, name.rstrip("_")) for name in names}
 
     @functools.cached_property
     def user_items(self) -> sp.csr_matrix:
@@ -152,6 +179,19 @@ class Vocabulary:
         return sp.csr_matrix(
             (self.user_items_data, self.user_items_indices, self.user_items_indptr), shape=shape
         )
+
+    @functools.cached_property
+    def _title_matrices(self) -> tuple[sp.csr_matrix, sp.csc_matrix]:
+        n_words = int(self.title_indices.max()) + 1 if len(self.title_indices) else 0
+        rows = sp.csr_matrix(
+            (self.title_data, self.title_indices, self.title_indptr),
+            shape=(len(self.movie_ids), n_words),
+        )
+        return rows, rows.tocsc()
+
+    def title_similarity(self, movie_idx: int) -> np.ndarray:
+        """Cosine of every movie's title words with ``movie_idx``'s (0 without titles)."""
+        return title_similarity(*self._title_matrices, movie_idx)
 
     # --- ids <-> rows -------------------------------------------------------------------
 
@@ -358,6 +398,8 @@ def _check_saved(
     """Shapes and dtypes by :data:`Vocabulary.SPECS`, then what makes the arrays one matrix:
     sorted distinct ids in range, row pointers from 0 to the number of ratings, valid stars."""
     sizes = check_arrays(dict(arrays), Vocabulary.SPECS, {}, folder)
+    optional = {k: spec for k, spec in Vocabulary.OPTIONAL_SPECS.items() if k in arrays}
+    check_arrays(dict(arrays), optional, sizes, folder)
     if not (isinstance(genres, list) and all(isinstance(g, str) for g in genres)):
         raise ModelFileError(f"{folder}: genres should be a list of names, got {genres!r:.80}")
     if not isinstance(fingerprint, str):
@@ -372,6 +414,8 @@ def _check_saved(
         problems.append("user_items_indptr_ is not the row pointer of one row per user")
     elif indptr[-1] != sizes["ratings"]:
         problems.append("user_items_indptr_ does not end at the number of ratings")
+    if "title_indptr_" in arrays and sizes["title_rows"] != sizes["movies"] + 1:
+        problems.append("title_indptr_ is not the row pointer of one row per movie")
     if not valid_ratings(arrays["user_items_data_"]).all():
         problems.append(f"user_items_data_ holds stars that are not {RATING_RULE}")
     if problems:
@@ -388,14 +432,18 @@ def _raise_on_duplicates(user_ids: np.ndarray, movie_ids: np.ndarray) -> None:
 
 def _movie_metadata(
     movie_ids: np.ndarray, movies: pd.DataFrame | None
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Genre names (at most 63), release years and genre bit masks, in ``movie_ids`` order."""
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+    """Genre names (at most 63), release years, genre bit masks, title series numbers and
+    title word vectors, in ``movie_ids`` order."""
     genres: list[str] = []
     years = np.zeros(len(movie_ids), dtype=np.int16)
     genre_bits = np.zeros(len(movie_ids), dtype=np.int64)
+    series = np.full(len(movie_ids), -1, dtype=np.int32)
     if movies is None:
-        return genres, years, genre_bits
+        return genres, years, genre_bits, series, title_vectors([""] * len(movie_ids))
     info = movies.drop_duplicates("movieId").set_index("movieId").reindex(movie_ids)
+    series = series_of(info)
+    titles = [t if isinstance(t, str) else "" for t in info.get("title", [""] * len(info))]
     if "year" in info:
         years = info["year"].fillna(0).to_numpy(dtype=np.int16)
     if "genres" in info:
@@ -403,4 +451,4 @@ def _movie_metadata(
         genres = sorted({g for names in lists for g in names})[:63]
         bit = {g: 1 << i for i, g in enumerate(genres)}
         genre_bits = np.array([sum(bit.get(g, 0) for g in names) for names in lists], np.int64)
-    return genres, years, genre_bits
+    return genres, years, genre_bits, series, title_vectors(titles)
