@@ -184,7 +184,7 @@ def implicit_call(model):
     from recommender.models.als import confidence
 
     baseline = AlternatingLeastSquares(factors=model.factors, regularization=model.regularization)
-    baseline.item_factors = np.asarray(model.item_factors_)
+    baseline.item_factors = np.array(model.item_factors_, dtype=np.float32)  # writable copy
     baseline.user_factors = np.zeros((1, model.factors), dtype=np.float32)
 
     def call(profile: dict[int, float]) -> None:
