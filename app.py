@@ -9,6 +9,7 @@ from ui import cards, resources, timing
 
 st.set_page_config(page_title="MovieLens Recommender", page_icon="🎬", layout="wide")
 resources.serving_setup()
+resources.warm_up()  # every model of the switch, loaded or trained in the background
 cards.inject_css()
 pages = [
     st.Page("pages/discover.py", title="Discover", icon=":material/explore:", default=True),

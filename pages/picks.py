@@ -8,7 +8,7 @@ import ui
 from recommender import ALGORITHMS
 from ui import cards, movies, onboarding, picks, profile, resources, session, timing
 from ui.ratings_editor import ratings_editor
-from ui.text import count, md_escape, model_label
+from ui.text import count, md_escape
 
 SEARCH_RESULTS = 6
 GROUPS_BELOW = 3  # visitors with fewer ratings are offered the taste groups
@@ -42,7 +42,8 @@ def controls(data_years: tuple[int, int], genres: list[str]) -> dict:
     """Model switch, filters, ratings toggle and clear-all; returns the chosen settings."""
     session.sync_widget("picks-model", session.algorithm())
     algorithm = st.segmented_control(
-        "Model", list(ALGORITHMS), key="picks-model", format_func=model_label, required=True,
+        "Model", list(ALGORITHMS), key="picks-model", format_func=resources.switch_label,
+        required=True,
         on_change=session.on_algorithm_change, args=("picks-model",),
     ) or session.algorithm()
     active = picks.filter_text(st.session_state.get("picks-genres"),

@@ -279,14 +279,14 @@ def test_training_failure_is_explained(app, monkeypatch):
         raise ValueError("ratings is empty; a model needs at least one rating")
 
     monkeypatch.setattr(ui.resources, "load_or_train", broken)
-    ui.resources._model.clear()  # the models cached by earlier tests would hide the failure
+    ui.resources._warm_up.clear()  # the models warmed up for earlier tests would hide it
     try:
         open_picks(app)
         rate(app, SHAWSHANK, 5.0)
         assert not app.exception
         assert "could not be trained" in texts(app.error)
     finally:
-        ui.resources._model.clear()
+        ui.resources._warm_up.clear()
 
 
 def test_starter_movies_are_well_known_and_varied(movielens):

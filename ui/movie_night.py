@@ -330,7 +330,8 @@ def controls() -> dict[str, Any]:
     """Model, rule and filters; returns the chosen settings."""
     session.sync_widget("night-model", session.algorithm())
     algorithm = st.segmented_control(
-        "Model", list(ALGORITHMS), key="night-model", format_func=model_label, required=True,
+        "Model", list(ALGORITHMS), key="night-model", format_func=resources.switch_label,
+        required=True,
         on_change=session.on_algorithm_change, args=("night-model",),
     ) or session.algorithm()
     rule = st.selectbox("Rule", list(RULES), key="night-rule", format_func=RULE_LABELS.get,

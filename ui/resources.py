@@ -39,6 +39,7 @@ from recommender.settings import settings
 from recommender.tastes import TasteGroup, movie_groups, movie_map
 from ui import movies
 from ui.text import DATA_HELP, count, model_label
+from ui.warmup import ModelWarmer
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +167,11 @@ def top_tags(movie_id: int) -> list[str]:
 # --- models ------------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False, max_entries=len(ALGORITHMS) + 2)
-def _model(path: str | None, algorithm: str) -> Recommender:
-    data = _movielens(path)
+WARM_GRACE_S = 1.0  # how long a page waits for a warming model before serving another
+
+
+def _load(data: MovieLens, algorithm: str) -> Recommender:
+    """Load ``algorithm`` from the model cache, or train (and save) it; no Streamlit calls."""
     try:
         return load_or_train(data.ratings, algorithm, movies=data.movies)
     except OSError as error:
@@ -177,16 +180,70 @@ def _model(path: str | None, algorithm: str) -> Recommender:
         return train(data.ratings, algorithm, movies=data.movies)
 
 
+def warm_up_order() -> list[str]:
+    """The default model first, then the stars model, then the switch's others, cheap first."""
+    rest = sorted(ALGORITHMS, key=lambda name: name == "nmf")  # NMF trains for tens of seconds
+    return [DEFAULT_ALGORITHM, STARS_ALGORITHM, *rest]
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up(path: str | None) -> ModelWarmer:
+    data = _movielens(path)  # loaded here, in a script run: the thread gets the shared copy
+    return ModelWarmer(warm_up_order(), lambda algorithm: _load(data, algorithm))
+
+
+def warm_up() -> ModelWarmer | None:
+    """Start loading or training every model in the background, once per process and data
+    folder (called by every run of app.py); None when the data itself cannot be loaded (the
+    page explains that)."""
+    try:
+        return _warm_up(data_dir())
+    except DataError:
+        return None
+
+
+def model_state(algorithm: str) -> str:
+    """"ready", "warming" or "failed": whether :func:`model` would answer at once."""
+    warmer = warm_up()
+    return "failed" if warmer is None else warmer.state(algorithm)
+
+
+def switch_label(algorithm: str) -> str:
+    """The model switch's label: the model's name, marked while it is still warming up."""
+    label = model_label(algorithm)
+    return f"{label} (warming up…)" if model_state(algorithm) == "warming" else label
+
+
 def model(algorithm: str) -> Recommender:
-    """The fitted model, trained on first use (then loaded from disk after a restart)."""
+    """The fitted model; waits (with a spinner) only while it is still loading or training,
+    which after the warm-up's first pass never happens. A failed model is tried again."""
     data = movielens()
+    warmer = _warm_up(data_dir())
+    if warmer.state(algorithm) == "ready":
+        return warmer.wait(algorithm)
     text = f"Training the {model_label(algorithm)} model on {count(len(data.ratings), 'rating')}…"
     with st.spinner(text, show_time=True):  # only appears when this takes over half a second
-        return _model(data_dir(), algorithm)
+        if warmer.state(algorithm) == "failed":
+            return warmer.retry(algorithm)
+        return warmer.wait(algorithm)
 
 
 def model_or_none(algorithm: str) -> Recommender | None:
-    """The model, or None after explaining on the page why it is unavailable."""
+    """The model, or None after explaining on the page why it is unavailable.
+
+    A model still warming up is given :data:`WARM_GRACE_S`; then the page is served by the
+    default model, with a note, rather than kept waiting (the next run uses the chosen one).
+    """
+    warmer = warm_up()
+    if (
+        warmer is not None and algorithm != DEFAULT_ALGORITHM
+        and warmer.state(algorithm) == "warming"
+        and warmer.wait(algorithm, timeout=WARM_GRACE_S) is None
+    ):
+        st.info(f"The {model_label(algorithm)} model is still warming up; meanwhile these picks "
+                f"come from the {model_label(DEFAULT_ALGORITHM)} model.",
+                icon=":material/hourglass_top:")
+        algorithm = DEFAULT_ALGORITHM
     try:
         return model(algorithm)
     except MODEL_FAILURES as error:
@@ -212,10 +269,17 @@ def star_model() -> Recommender | None:
 # --- taste groups and the movie map (from the default model's movie vectors) --------------
 
 
+def _default_model(path: str | None) -> Recommender:
+    warmer = _warm_up(path)
+    if warmer.state(DEFAULT_ALGORITHM) == "failed":
+        return warmer.retry(DEFAULT_ALGORITHM)
+    return warmer.wait(DEFAULT_ALGORITHM)
+
+
 @st.cache_resource(show_spinner="Finding groups of similar movies…")
 def _taste_groups(path: str | None) -> list[TasteGroup]:
     data = _movielens(path)
-    return movie_groups(_model(path, DEFAULT_ALGORITHM), data.movies, data.tags)
+    return movie_groups(_default_model(path), data.movies, data.tags)
 
 
 def taste_groups() -> list[TasteGroup]:
@@ -231,7 +295,7 @@ def taste_groups() -> list[TasteGroup]:
 @st.cache_resource(show_spinner="Drawing the movie map (once, a few seconds)…")
 def _movie_map(path: str | None) -> pd.DataFrame:
     # t-SNE rather than PCA: neighbours form visible islands (a few seconds, once per process).
-    return movie_map(_model(path, DEFAULT_ALGORITHM), _movielens(path).movies, method="tsne")
+    return movie_map(_default_model(path), _movielens(path).movies, method="tsne")
 
 
 def movie_map_frame() -> pd.DataFrame | None:

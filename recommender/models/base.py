@@ -399,19 +399,21 @@ class Recommender:
     ) -> pd.DataFrame:
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
-        scores = np.array(scores, dtype=np.float32)  # a copy: callers may share theirs
-        scores[seen] = -np.inf
+        # Negated into a fresh copy (callers may share theirs), so the best come first in one
+        # argpartition and no second array is allocated; −inf (never recommend) becomes +inf.
+        order = np.negative(scores, dtype=np.float32)
+        order[seen] = np.inf
         mask = self.filter_mask(filters)
         if mask is not None:
-            scores[~mask] = -np.inf
-        n = min(n, len(scores))
+            order[~mask] = np.inf
+        n = min(n, len(order))
         if n == 0:
             return _result(np.array([], np.int32), np.array([], np.float32))
-        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(n)
-        top = top[np.isfinite(scores[top])]  # fewer than n movies were allowed
+        top = np.argpartition(order, n - 1)[:n] if n < len(order) else np.arange(n)
+        top = top[np.isfinite(order[top])]  # fewer than n movies were allowed
         # Best score first; ties broken by popularity, then movieId, so results are stable.
-        top = top[np.lexsort((self.movie_ids_[top], -self.n_ratings_[top], -scores[top]))]
-        return _result(self.movie_ids_[top], scores[top])
+        top = top[np.lexsort((self.movie_ids_[top], -self.n_ratings_[top], order[top]))]
+        return _result(self.movie_ids_[top], -order[top])
 
     # --- storage ------------------------------------------------------------------------
 
@@ -468,8 +470,21 @@ class FactorRecommender(Recommender):
 
 
 def _result(movie_ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
-    """The one result type: movieId and score, best first."""
-    return pd.DataFrame({"movieId": movie_ids, "score": scores}, copy=False)
+    """The one result type: movieId and score, best first.
+
+    Built column by column without the dict constructor's checks, which cost 60 µs of a
+    100 µs answer; pandas versions without ``_from_arrays`` take the ordinary path.
+    """
+    if _FROM_ARRAYS is None:
+        return pd.DataFrame({"movieId": movie_ids, "score": scores}, copy=False)
+    return _FROM_ARRAYS(
+        [movie_ids, scores], columns=_RESULT_COLUMNS, index=pd.RangeIndex(len(movie_ids)),
+        verify_integrity=False,
+    )
+
+
+_RESULT_COLUMNS = pd.Index(["movieId", "score"])
+_FROM_ARRAYS = getattr(pd.DataFrame, "_from_arrays", None)
 
 
 def load_model(path: str | os.PathLike, mmap: bool = True) -> Recommender:

@@ -92,6 +92,21 @@ def ridge_rows(
     return out
 
 
+def ridge_one(features: np.ndarray, targets: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    """One row of :func:`ridge_rows` (same primal/dual choice), without its batching."""
+    n, d = features.shape
+    if n == 0:
+        return np.zeros(d)
+    if n >= d:
+        gram = features.T @ features
+        gram[np.diag_indices(d)] += penalty
+        return np.linalg.solve(gram, targets @ features)
+    scaled = features / penalty
+    kernel = scaled @ features.T
+    kernel[np.diag_indices(n)] += 1.0
+    return scaled.T @ np.linalg.solve(kernel, targets)
+
+
 class BiasedMFRecommender(Recommender):
     """Predicted star ratings from biases plus factors, with fold-in for new users.
 
@@ -193,7 +208,8 @@ class BiasedMFRecommender(Recommender):
         self._movie_features = np.hstack([
             np.ones((len(self.movie_ids_), 1)), np.asarray(self.item_factors_, dtype=np.float64)
         ])
-        self._rated = None  # binary users × movies, built on first use by the ranking
+        self._sqrt_ratings = np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))
+        self._raters = None  # binary movies × users, built on first use by the ranking
 
     # --- fold-in and predictions ------------------------------------------------------
 
@@ -211,8 +227,7 @@ class BiasedMFRecommender(Recommender):
         features, targets, penalty = self._fold_in_problem(movie_idx, ratings)
         # No threadpool_limits here: it costs 0.3 ms a call, and one small solve stays on
         # one thread anyway.
-        rows = np.array([0, len(targets)])
-        x = ridge_rows(rows, np.arange(len(targets)), targets, features, penalty)[0]
+        x = ridge_one(features, targets, penalty[0])
         return float(x[0]), x[1:].astype(np.float32)
 
     def contributions(
@@ -292,7 +307,7 @@ class BiasedMFRecommender(Recommender):
     def _ranking(self, stars: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         if not self.affinity_weight or not len(movie_idx):
             return stars.astype(np.float32)
-        affinity = self._co_rating_counts(movie_idx) / np.sqrt(np.maximum(self.n_ratings_, 1))
+        affinity = self._co_rating_counts(movie_idx) / self._sqrt_ratings
         # A movie nobody co-rated gets a floor a thousandth of the strongest co-rating instead
         # of -inf, so it still ranks (last) when filters leave nothing else.
         top = max(float(affinity.max()), 1e-12)
@@ -300,18 +315,24 @@ class BiasedMFRecommender(Recommender):
         return (stars + self.affinity_weight * log_share).astype(np.float32)
 
     def _co_rating_counts(self, movie_idx: np.ndarray) -> np.ndarray:
-        """For every movie, how many of the user's movies its raters rated, summed over raters."""
-        if self._rated is None:
-            rated = self.vocabulary_.user_items
-            rated = sp.csr_matrix(
-                (np.ones(rated.nnz, dtype=np.float32), rated.indices, rated.indptr),
-                shape=rated.shape,
+        """For every movie, how many of the user's movies its raters rated, summed over raters.
+
+        Two steps on the movies × users pattern: count, for each user, the rated movies they
+        rated too (only the rated movies' rows are read), then one sparse product sums those
+        counts over each movie's raters.
+        """
+        raters = self._raters
+        if raters is None:  # computed once; a race between threads only builds it twice
+            pattern = self.vocabulary_.user_items.T.tocsr()
+            raters = sp.csr_matrix(
+                (np.ones(pattern.nnz, dtype=np.float32), pattern.indices, pattern.indptr),
+                shape=pattern.shape,
             )
-            self._rated = rated
-        chosen = np.zeros(self._rated.shape[1], dtype=np.float32)
-        chosen[movie_idx] = 1.0
-        overlap = self._rated @ chosen
-        return np.asarray(self._rated.T @ overlap, dtype=np.float64)
+            self._raters = raters
+        indptr, indices = raters.indptr, raters.indices
+        users = np.concatenate([indices[indptr[i]:indptr[i + 1]] for i in movie_idx])
+        overlap = np.bincount(users, minlength=raters.shape[1]).astype(np.float32)
+        return np.asarray(raters @ overlap, dtype=np.float64)
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors_

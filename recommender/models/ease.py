@@ -194,12 +194,23 @@ class EASERecommender(Recommender):
         weights = feedback_weights(ratings[keep], self.like_threshold, self.low_rating_weight)
         return pos[keep], weights, keep
 
-    def new_user_scores(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray:
+    def modelled_scores(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray | None:
+        """``x · B`` plus the prior for the modelled movies only (a fresh float32 array, in
+        ``modelled_idx_`` order), or None when the profile has no modelled movie."""
         pos, weights, _ = self._input_row(np.asarray(movie_idx), np.asarray(stars))
         if not len(pos):
+            return None
+        scores = weights @ np.asarray(self.weights_[pos])
+        if self.popularity_weight:
+            scores += self._prior()
+        return scores
+
+    def new_user_scores(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray:
+        modelled = self.modelled_scores(movie_idx, stars)
+        if modelled is None:
             return self.popularity_scores()
         scores = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
-        scores[self.modelled_idx_] = weights @ np.asarray(self.weights_[pos]) + self._prior()
+        scores[self.modelled_idx_] = modelled
         return scores
 
     def batch_scores(self, user_items: sp.csr_matrix) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.als import ALSRecommender
-from recommender.models.base import Recommender
+from recommender.models.base import Recommender, matvec
 from recommender.models.ease import EASERecommender
 
 
@@ -54,6 +54,16 @@ class HybridRecommender(Recommender):
         # The parts share this model's vocabulary: the rating matrix is built once.
         self.ease_ = (self.ease or parts["ease"]).clone().fit_vocabulary(self.vocabulary_)
         self.als_ = (self.als or parts["als"]).clone().fit_vocabulary(self.vocabulary_)
+        self._after_load()
+
+    def _after_load(self) -> None:
+        # For one new user only the modelled movies' ALS scores are needed, and their mean and
+        # spread follow from the user's factors x: Σ y·x and xᵀ(Σ y yᵀ)x over those movies.
+        items = np.asarray(self.als_.item_factors_)[np.asarray(self.modelled_idx_)]
+        self._als_items = np.ascontiguousarray(items, dtype=np.float32)
+        items = items.astype(np.float64)
+        self._als_sum = items.sum(axis=0)
+        self._als_gram = items.T @ items
 
     # ALS's factors, for what needs movie or user vectors (taste maps and groups).
     item_factors_ = property(lambda self: self.als_.item_factors_)
@@ -74,10 +84,32 @@ class HybridRecommender(Recommender):
         return out.reshape(np.shape(als_scores))
 
     def new_user_scores(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray:
-        if not self.ease_.is_modelled(movie_idx).any():
+        """The blend of :meth:`_blend`, computed once over the modelled movies.
+
+        z-scores are affine, so w·z(e) + (1 − w)·z(a) = (w/σₑ)·e + ((1 − w)/σₐ)·a − c: one
+        pass to combine instead of standardising both score vectors. The ALS moments come
+        from the cached sums (k² work), EASE's from one float64 dot product.
+        """
+        ease_scores = self.ease_.modelled_scores(movie_idx, stars)
+        if ease_scores is None:
             return self.popularity_scores()
-        ease_scores = self.ease_.new_user_scores(movie_idx, stars)
-        return self._blend(ease_scores, self.als_.new_user_scores(movie_idx, stars))
+        x = self.als_.user_vector(movie_idx, stars)
+        als_scores = matvec(self._als_items, x)
+        count = len(als_scores)
+        x64 = x.astype(np.float64)
+        als_mean = float(self._als_sum @ x64) / count
+        als_std = _spread(float(x64 @ self._als_gram @ x64) / count, als_mean)
+        e64 = ease_scores.astype(np.float64)
+        ease_mean = float(e64.sum()) / count
+        ease_std = _spread(float(e64 @ e64) / count, ease_mean)
+        ease_coef = self.ease_weight / ease_std
+        als_coef = (1.0 - self.ease_weight) / als_std
+        blend = np.multiply(ease_scores, np.float32(ease_coef), out=ease_scores)
+        blend += np.multiply(als_scores, np.float32(als_coef), out=als_scores)
+        blend -= np.float32(ease_coef * ease_mean + als_coef * als_mean)
+        out = np.full(len(self.movie_ids_), -np.inf, dtype=np.float32)
+        out[self.modelled_idx_] = blend
+        return out
 
     def known_user_scores(self, user_idx: int) -> np.ndarray:
         ease_scores = self.ease_.new_user_scores(*self.vocabulary_.history(user_idx))
@@ -110,6 +142,11 @@ class HybridRecommender(Recommender):
             spread = part.new_user_scores(movie_idx, stars)[modelled].std()
             total += weight * part.contributions(movie_idx, stars, pick_idx) / max(spread, 1e-12)
         return total
+
+
+def _spread(mean_square: float, mean: float) -> float:
+    """A standard deviation from E[s²] and E[s], floored as :func:`_standardise` floors it."""
+    return max(float(np.sqrt(max(mean_square - mean * mean, 0.0))), 1e-12)
 
 
 def _standardise(scores: np.ndarray) -> np.ndarray:
