@@ -36,7 +36,7 @@ import scipy.sparse as sp
 
 from recommender.evaluation.metrics import mean_ci, ndcg_at_k
 from recommender.evaluation.protocols import onboarding_split, user_folds
-from recommender.evaluation.report import table
+from recommender.evaluation.report import table, write_section
 from recommender.groups import RULES, group_ranking
 
 SIZES = (2, 4, 6)
@@ -272,11 +272,7 @@ def markdown_report(report: dict[str, Any], result: pd.DataFrame) -> str:
 
 def write_reports(report: dict[str, Any], result: pd.DataFrame, folder: Path) -> list[Path]:
     """Write groups.json and groups.md into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    json_file, md_file = folder / "groups.json", folder / "groups.md"
-    json_file.write_text(json.dumps(report, indent=2) + "\n")
-    md_file.write_text(markdown_report(report, result))
-    return [json_file, md_file]
+    return write_section(folder, "groups", report, markdown_report(report, result))
 
 
 def section_report(

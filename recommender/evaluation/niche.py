@@ -37,7 +37,7 @@ from recommender.evaluation.protocols import (
     strong_generalization_split,
     user_folds,
 )
-from recommender.evaluation.report import table
+from recommender.evaluation.report import table, write_section
 
 MIN_LIKED = 8
 MIN_SHARE = 0.5
@@ -190,8 +190,4 @@ def markdown_report(report: dict[str, Any], result: pd.DataFrame) -> str:
 
 def write_reports(report: dict[str, Any], result: pd.DataFrame, folder: Path) -> list[Path]:
     """Write niche.json and niche.md into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    json_file, md_file = folder / "niche.json", folder / "niche.md"
-    json_file.write_text(json.dumps(report, indent=2) + "\n")
-    md_file.write_text(markdown_report(report, result))
-    return [json_file, md_file]
+    return write_section(folder, "niche", report, markdown_report(report, result))

@@ -85,15 +85,21 @@ def table(header: list[str], rows: list[list[str]], markdown: bool = False) -> s
     )
 
 
+def write_section(folder: Path, name: str, report: dict[str, Any], markdown: str) -> list[Path]:
+    """Write ``<name>.json`` and ``<name>.md`` (one evaluation section) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    json_file, md_file = folder / f"{name}.json", folder / f"{name}.md"
+    json_file.write_text(json.dumps(report, indent=2) + "\n")
+    md_file.write_text(markdown)
+    return [json_file, md_file]
+
+
 def write_reports(report: dict[str, Any], result: pd.DataFrame, folder: Path) -> list[Path]:
     """Write evaluation.json, evaluation.md and evaluation_chart.json into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    names = ("evaluation.json", "evaluation.md", "evaluation_chart.json")
-    written = [folder / name for name in names]
-    written[0].write_text(json.dumps(report, indent=2) + "\n")
-    written[1].write_text(markdown_report(report, result))
-    written[2].write_text(json.dumps(chart_spec(result), indent=2) + "\n")
-    return written
+    written = write_section(folder, "evaluation", report, markdown_report(report, result))
+    chart = folder / "evaluation_chart.json"
+    chart.write_text(json.dumps(chart_spec(result), indent=2) + "\n")
+    return [*written, chart]
 
 
 def markdown_report(report: dict[str, Any], result: pd.DataFrame) -> str:

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommender.evaluation.report import table
+from recommender.evaluation.report import table, write_section
 from recommender.models import content
 from recommender.models.base import Recommender
 from recommender.models.vocabulary import vocabulary
@@ -354,11 +354,7 @@ def markdown_report(report: dict[str, Any], result: pd.DataFrame) -> str:
 
 def write_reports(report: dict[str, Any], result: pd.DataFrame, folder: Path) -> list[Path]:
     """Write similar.json and similar.md into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    json_file, md_file = folder / "similar.json", folder / "similar.md"
-    json_file.write_text(json.dumps(report, indent=2) + "\n")
-    md_file.write_text(markdown_report(report, result))
-    return [json_file, md_file]
+    return write_section(folder, "similar", report, markdown_report(report, result))
 
 
 def section_report(result: pd.DataFrame) -> dict[str, Any]:
