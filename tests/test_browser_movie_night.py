@@ -13,7 +13,7 @@ from tests.test_app_profiles import IMDB_CSV
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-app_url = tb.app_url  # the same fixtures: one server for this module, one Chromium
+server_env, app_url = tb.server_env, tb.app_url  # the same fixtures: one server, one Chromium
 browser = tb.browser
 page = tb.page
 
