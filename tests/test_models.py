@@ -289,14 +289,15 @@ def test_profiles_follow_the_one_rating_rule(fitted, profile, message):
             call()
 
 
-def test_the_request_path_check_is_the_rating_rule():
-    from recommender.models.vocabulary import valid_stars
+def test_the_rating_rule_on_edge_values():
     from recommender.ratings import valid_ratings
 
     values = np.array([0.5, 1, 4.5, 5, 0, 0.25, 4.2, 4.75, 5.5, -1, np.nan, np.inf, -np.inf, 1e300])
-    np.testing.assert_array_equal(valid_stars(values), valid_ratings(values))
+    expected = [True, True, True, True] + [False] * 10
+    np.testing.assert_array_equal(valid_ratings(values), expected)
     grid = np.round(np.arange(-1, 6.01, 0.05), 2)
-    np.testing.assert_array_equal(valid_stars(grid), valid_ratings(grid))
+    halves = {x / 2 for x in range(1, 11)}
+    np.testing.assert_array_equal(valid_ratings(grid), [g in halves for g in grid])
 
 
 def test_numpy_ids_and_stars_are_accepted(fitted):

@@ -25,10 +25,7 @@ from recommender.models.content import series_of, title_similarity, title_vector
 from recommender.models.storage import ArraySpec, ModelFileError, check_arrays
 from recommender.ratings import (
     MAX_MOVIE_ID,
-    MAX_RATING,
-    MIN_RATING,
     RATING_RULE,
-    RATING_STEP,
     check_movie_id,
     check_rating,
     check_ratings,
@@ -323,18 +320,11 @@ def profile_arrays(ratings: Mapping[int, float]) -> tuple[np.ndarray, np.ndarray
         ratings = check_ratings(ratings)
         ids = np.fromiter(ratings.keys(), dtype=np.int64, count=len(ratings))
     values = np.fromiter(ratings.values(), dtype=np.float64, count=len(ratings))
-    ok = valid_stars(values) & (ids >= 1) & (ids <= MAX_MOVIE_ID)
+    ok = valid_ratings(values) & (ids >= 1) & (ids <= MAX_MOVIE_ID)
     if not ok.all():
         movie = list(ratings)[int(np.argmin(ok))]
         check_rating(movie, ratings[movie])  # raises, naming the movie
     return ids, values
-
-
-def valid_stars(values: np.ndarray) -> np.ndarray:
-    """:func:`recommender.ratings.valid_ratings` for the request path: the same rule without
-    its ``np.errstate`` (``rint`` warns on nothing), which costs more than the check itself."""
-    steps = values / RATING_STEP
-    return (steps == np.rint(steps)) & (values >= MIN_RATING) & (values <= MAX_RATING)
 
 
 def check_training_ratings(ratings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
