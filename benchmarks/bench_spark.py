@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from recommender.als import ALSRecommender
 
 from benchmarks.bench_core import SIZES, dataset_folder
 from recommender.data import load_movielens
+from recommender.models.als import ALSRecommender
 from recommender.models.spark_als import SparkALSRecommender
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -388,3 +388,23 @@ def test_an_outdated_saved_model_is_retrained_with_a_log_line(groups, tmp_path, 
     assert "Retraining hybrid" in caplog.text and "hyperparameters do not fit" in caplog.text
     pd.testing.assert_frame_equal(again.recommend({1: 5.0}), first.recommend({1: 5.0}))
     assert isinstance(load_model(folder).als_.item_factors_, np.memmap)  # saved over
+
+
+def test_ease_similar_on_an_unmodelled_movie_ranks_by_co_rating_cosine():
+    """A movie outside EASE's modelled set falls back to co-raters / √(n·n′), brute-forced here."""
+    rng = np.random.default_rng(3)
+    rows = [(u, m, 4.0) for u in range(1, 81) for m in rng.choice(np.arange(1, 41), 12, False)]
+    ratings = pd.DataFrame(rows, columns=["userId", "movieId", "rating"])
+    model = recommender.models.EASERecommender(max_items=20).fit(ratings)
+    counts = ratings["movieId"].value_counts()
+    unmodelled = int(model.movie_ids_[np.setdiff1d(np.arange(40), model.modelled_idx_)[0]])
+    raters = set(ratings.loc[ratings["movieId"] == unmodelled, "userId"])
+    modelled = model.movie_ids_[model.modelled_idx_]
+    cosine = {
+        int(m): len(raters & set(ratings.loc[ratings["movieId"] == m, "userId"]))
+        / np.sqrt(counts[m] * len(raters))
+        for m in modelled
+    }
+    scores = model.similarity_scores(model.vocabulary_.movie_index(unmodelled))
+    assert np.allclose(scores[model.modelled_idx_], [cosine[int(m)] for m in modelled])
+    assert np.isneginf(np.delete(scores, model.modelled_idx_)).all()

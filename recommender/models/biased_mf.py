@@ -208,8 +208,11 @@ class BiasedMFRecommender(Recommender):
         self._movie_features = np.hstack([
             np.ones((len(self.movie_ids_), 1)), np.asarray(self.item_factors_, dtype=np.float64)
         ])
-        self._sqrt_ratings = np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))
-        self._raters = None  # binary movies × users, built on first use by the ranking
+        # float32 per-movie constants of the ranking, so a request never mixes precisions.
+        self._movie_stars = (self._mean + np.asarray(self.item_biases_)).astype(np.float32)
+        self._inverse_sqrt_ratings = (
+            1.0 / np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))
+        ).astype(np.float32)
 
     # --- fold-in and predictions ------------------------------------------------------
 
@@ -242,7 +245,10 @@ class BiasedMFRecommender(Recommender):
 
     def _stars(self, bias: float, factors: np.ndarray) -> np.ndarray:
         """Unclipped μ + b_u + b_i + p_u·q_i for every movie."""
-        return self._mean + bias + self.item_biases_ + matvec(self.item_factors_, factors)
+        stars = matvec(self.item_factors_, factors)
+        stars += self._movie_stars
+        stars += np.float32(bias)
+        return stars
 
     def predict_ratings(
         self, ratings: Mapping[int, float], movie_ids: Iterable[int]
@@ -307,12 +313,17 @@ class BiasedMFRecommender(Recommender):
     def _ranking(self, stars: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         if not self.affinity_weight or not len(movie_idx):
             return stars.astype(np.float32)
-        affinity = self._co_rating_counts(movie_idx) / self._sqrt_ratings
+        affinity = self._co_rating_counts(movie_idx)
+        affinity *= self._inverse_sqrt_ratings
         # A movie nobody co-rated gets a floor a thousandth of the strongest co-rating instead
         # of -inf, so it still ranks (last) when filters leave nothing else.
         top = max(float(affinity.max()), 1e-12)
-        log_share = np.log(np.maximum(affinity, 1e-3 * top) / top)
-        return (stars + self.affinity_weight * log_share).astype(np.float32)
+        np.maximum(affinity, np.float32(1e-3 * top), out=affinity)
+        affinity *= np.float32(1.0 / top)
+        log_share = np.log(affinity, out=affinity)
+        log_share *= np.float32(self.affinity_weight)
+        log_share += stars
+        return log_share
 
     def _co_rating_counts(self, movie_idx: np.ndarray) -> np.ndarray:
         """For every movie, how many of the user's movies its raters rated, summed over raters.
@@ -321,18 +332,11 @@ class BiasedMFRecommender(Recommender):
         rated too (only the rated movies' rows are read), then one sparse product sums those
         counts over each movie's raters.
         """
-        raters = self._raters
-        if raters is None:  # computed once; a race between threads only builds it twice
-            pattern = self.vocabulary_.user_items.T.tocsr()
-            raters = sp.csr_matrix(
-                (np.ones(pattern.nnz, dtype=np.float32), pattern.indices, pattern.indptr),
-                shape=pattern.shape,
-            )
-            self._raters = raters
+        raters = self.vocabulary_.raters
         indptr, indices = raters.indptr, raters.indices
         users = np.concatenate([indices[indptr[i]:indptr[i + 1]] for i in movie_idx])
         overlap = np.bincount(users, minlength=raters.shape[1]).astype(np.float32)
-        return np.asarray(raters @ overlap, dtype=np.float64)
+        return np.asarray(raters @ overlap, dtype=np.float32)
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors_

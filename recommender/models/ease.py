@@ -178,6 +178,10 @@ class EASERecommender(Recommender):
         self._position[np.asarray(self.modelled_idx_)] = np.arange(len(self.modelled_idx_))
         share = np.asarray(self.n_ratings_, dtype=np.float32) / max(len(self.user_ids_), 1)
         self._share = share[np.asarray(self.modelled_idx_)]
+        # similar() reads a column of B. In B itself that is a strided gather, one cache miss
+        # per movie (0.7 ms at p95 on ml-latest-small); B's transpose makes it one contiguous
+        # row, for a second copy of B in memory (100 MB at the default 5,000 movies).
+        self._columns = np.ascontiguousarray(np.asarray(self.weights_).T)
 
     def is_modelled(self, movie_idx: np.ndarray) -> np.ndarray:
         """Which of these movies B models (the others are never recommended nor used)."""
@@ -229,7 +233,7 @@ class EASERecommender(Recommender):
         pos = self._position[movie_idx]
         if pos >= 0:
             # Column j of B: how strongly each movie predicts j (Steck's item-item weights).
-            scores[self.modelled_idx_] = self.weights_[:, pos]
+            scores[self.modelled_idx_] = self._columns[pos]
         else:
             cosine = self.vocabulary_.co_rating_cosine(movie_idx)
             scores[self.modelled_idx_] = cosine[self.modelled_idx_]

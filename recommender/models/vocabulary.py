@@ -178,6 +178,18 @@ class Vocabulary:
         )
 
     @functools.cached_property
+    def raters(self) -> sp.csr_matrix:
+        """Movies × users, 1.0 where the user rated the movie: a movie's raters are one row.
+
+        Built on first use, then shared (a race between threads only builds it twice).
+        """
+        pattern = self.user_items.T.tocsr()
+        return sp.csr_matrix(
+            (np.ones(pattern.nnz, dtype=np.float32), pattern.indices, pattern.indptr),
+            shape=pattern.shape,
+        )
+
+    @functools.cached_property
     def _title_matrices(self) -> tuple[sp.csr_matrix, sp.csc_matrix]:
         n_words = int(self.title_indices.max()) + 1 if len(self.title_indices) else 0
         rows = sp.csr_matrix(
@@ -232,9 +244,9 @@ class Vocabulary:
 
     def co_rating_cosine(self, movie_idx: int) -> np.ndarray:
         """For every movie, co-raters / √(n × n'): "people who rated X also rated Y"."""
-        user_items = self.user_items
-        raters = user_items[:, [movie_idx]].nonzero()[0]
-        co_counts = np.bincount(user_items[raters].indices, minlength=len(self.movie_ids))
+        indptr = self.raters.indptr
+        raters = self.raters.indices[indptr[movie_idx]:indptr[movie_idx + 1]]
+        co_counts = np.bincount(self.user_items[raters].indices, minlength=len(self.movie_ids))
         norms = np.sqrt(self.n_ratings.astype(np.float64) * max(len(raters), 1))
         return co_counts / np.maximum(norms, 1.0)
 
