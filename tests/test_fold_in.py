@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from recommender import train
 from recommender.evaluation.synthetic import synthetic_movielens
 from recommender.explain import contributions
+from recommender.models import biased_mf
 from recommender.models.base import _result
 from recommender.models.biased_mf import ridge_one, ridge_rows
 
@@ -65,16 +66,27 @@ def test_nmf_contributions_still_add_up(data):
 
 
 def test_hybrid_scores_are_the_z_score_blend_of_its_parts(data):
-    model = train(data.ratings, "hybrid", als__factors=16, ease__max_items=400)
+    model = train(data.ratings, "hybrid", movies=data.movies, als__factors=16,
+                  ease__max_items=400)
+    modelled = model.modelled_idx_
     for idx, stars in profiles(model, count=20):
         fast = model.new_user_scores(idx, stars)
-        ease = model.ease_.new_user_scores(idx, stars)
-        blend = model._blend(ease, model.als_.new_user_scores(idx, stars))  # the batch path
-        assert np.array_equal(np.isfinite(fast), np.isfinite(blend))
-        finite = np.isfinite(blend)
-        np.testing.assert_allclose(fast[finite], blend[finite], atol=1e-5)
+        # The definition, from the parts' own scores and the traits' lift.
+        ease = model.ease_.new_user_scores(idx, stars)[modelled]
+        als = model.als_.new_user_scores(idx, stars)[modelled]
+        taste = model._traits.affinity(idx, stars)  # of the modelled movies
+        expected = np.full(len(model.movie_ids_), -np.inf)
+        expected[modelled] = (0.5 * (ease - ease.mean()) / ease.std()
+                              + 0.5 * (als - als.mean()) / als.std() + taste)
+        assert np.array_equal(np.isfinite(fast), np.isfinite(expected))
+        finite = np.isfinite(expected)
+        np.testing.assert_allclose(fast[finite], expected[finite], atol=1e-5)
+        # The batch path (evaluation, groups) ranks the same.
+        profile = dict(zip(model.movie_ids_[idx].tolist(), stars.tolist(), strict=True))
+        batch = model.scores([profile])[0]
+        np.testing.assert_allclose(batch[finite], expected[finite], atol=1e-5)
         top = model._top_n(fast, 10, idx, {})
-        pd.testing.assert_frame_equal(top, model._top_n(blend, 10, idx, {}))
+        pd.testing.assert_frame_equal(top, model._top_n(batch, 10, idx, {}))
     assert model.new_user_scores(np.array([], np.int32), np.array([], np.float32)).shape == (
         len(model.movie_ids_),)
 
@@ -96,8 +108,49 @@ def test_biased_mf_co_rating_counts_follow_the_definition(data):
         np.testing.assert_array_equal(model._co_rating_counts(idx), expected)
 
 
+def test_biased_mf_co_rating_counts_on_a_large_matrix_read_a_sample_of_raters(data, monkeypatch):
+    model = train(data.ratings, "biased-mf", factors=8, iterations=3)
+    rated = (model.vocabulary_.user_items.toarray() != 0).astype(np.int64)
+    monkeypatch.setattr(biased_mf, "_EXACT_UP_TO", 0)  # every matrix counts as large
+    monkeypatch.setattr(biased_mf, "_SAMPLED_RATERS", 10**9)  # ... but nothing is left out
+    for idx, _ in profiles(model, count=2):
+        np.testing.assert_array_equal(
+            model._co_rating_counts(idx), rated.T @ rated[:, idx].sum(axis=1)
+        )
+    monkeypatch.setattr(biased_mf, "_SAMPLED_RATERS", 4)
+    for idx, _ in profiles(model, count=4):
+        overlap = np.zeros(rated.shape[0], np.int64)
+        for i in idx:  # every step-th rater, at most 4 per rated movie
+            raters = np.flatnonzero(rated[:, i])
+            overlap[raters[:: max(-(-len(raters) // 4), 1)]] += 1
+        assert 0 < (overlap > 0).sum() <= 4 * len(idx)
+        np.testing.assert_array_equal(model._co_rating_counts(idx), rated.T @ overlap)
+
+
 def test_the_result_frame_is_the_ordinary_one():
     ids, scores = np.array([5, 3], np.int32), np.array([0.5, 0.25], np.float32)
     expected = pd.DataFrame({"movieId": ids, "score": scores})
     pd.testing.assert_frame_equal(_result(ids, scores), expected)
     pd.testing.assert_frame_equal(_result(ids[:0], scores[:0]), expected.iloc[:0])
+
+
+def test_a_concentrated_profile_lifts_its_genre_and_decade():
+    """The hybrid's taste term (recommender.models.traits): lift of shares over the base."""
+    from recommender.models.traits import MovieTraits
+
+    animation, drama = 1 << 0, 1 << 1
+    bits = np.array([animation, drama, drama, drama, animation | drama, 0])
+    years = np.array([1995, 1995, 1970, 1970, 1971, 0])
+    traits = MovieTraits.of(bits, years, n_ratings=np.array([1, 3, 3, 3, 1, 1]))
+    lifted = traits.affinity(np.array([0]), np.array([5.0], np.float32))  # loves one animation
+    assert lifted[4] > lifted[2]  # an animation beats a drama of another era
+    assert lifted[1] > lifted[2]  # the same decade beats another one
+    assert lifted[5] == 0.0  # no genre, no year: nothing to lift
+    genre_share, base = 1.0, 2 / 12  # Animation: the profile's share, all ratings' genres
+    np.testing.assert_allclose(lifted[0] - lifted[1], np.log1p(genre_share / base), rtol=1e-5)
+    batch = traits.batch_affinity(sp.csr_matrix(np.array([[5.0, 0, 0, 0, 0, 0],
+                                                         [0, 2.0, 0, 4.0, 0, 0]], np.float32)))
+    np.testing.assert_allclose(batch[0], lifted, rtol=1e-6)
+    np.testing.assert_allclose(
+        batch[1], traits.affinity(np.array([1, 3]), np.array([2.0, 4.0], np.float32)), rtol=1e-6
+    )

@@ -368,8 +368,8 @@ def test_hybrid_saves_one_folder_with_a_folder_per_part(groups, tmp_path):
         load_model(folder / "ease")
     # Nested names reach the parts through train() as well (they change the tuned EASE part,
     # whose popularity prior differs from a plain EASERecommender's).
-    trained = train(ratings, "hybrid", ease__regularization=20.0, ease__popularity_weight=0.0,
-                    als__factors=8, ease_weight=0.6)
+    trained = train(ratings, "hybrid", movies=movies, ease__regularization=20.0,
+                    ease__popularity_weight=0.0, als__factors=8, ease_weight=0.6)
     pd.testing.assert_frame_equal(trained.recommend(profile, n=15), model.recommend(profile, n=15))
 
 

@@ -28,6 +28,10 @@ from recommender.models.storage import ArraySpec
 from recommender.models.vocabulary import movie_id_array
 from recommender.ratings import MAX_RATING, MIN_RATING
 
+# The ranking's co-rating counts: exact up to this many ratings, sampled beyond (see
+# BiasedMFRecommender._co_rating_counts).
+_EXACT_UP_TO = 2_000_000
+_SAMPLED_RATERS = 300
 # Rows of the batched dual solve are padded to a common length; this caps one batch's
 # gathered features (elements, float64) so memory stays in the tens of megabytes.
 _BATCH_ELEMENTS = 2_000_000
@@ -328,15 +332,31 @@ class BiasedMFRecommender(Recommender):
     def _co_rating_counts(self, movie_idx: np.ndarray) -> np.ndarray:
         """For every movie, how many of the user's movies its raters rated, summed over raters.
 
-        Two steps on the movies × users pattern: count, for each user, the rated movies they
-        rated too (only the rated movies' rows are read), then one sparse product sums those
-        counts over each movie's raters.
+        Count, for each user, the rated movies they rated too (only the rated movies' rows of
+        the movies × users pattern are read); then sum those counts over each movie's raters.
+        Up to ``_EXACT_UP_TO`` ratings the sum is one sparse product over the whole pattern
+        (0.1 ms on ml-latest-small). Beyond, that product reads every rating (45 ms at 32M), so
+        each rated movie contributes an evenly spaced sample of at most ``_SAMPLED_RATERS``
+        raters and only their rows are read: the counts scale down alike, and the ranking
+        uses their shares.
         """
-        raters = self.vocabulary_.raters
+        vocabulary = self.vocabulary_
+        raters = vocabulary.raters
         indptr, indices = raters.indptr, raters.indices
-        users = np.concatenate([indices[indptr[i]:indptr[i + 1]] for i in movie_idx])
-        overlap = np.bincount(users, minlength=raters.shape[1]).astype(np.float32)
-        return np.asarray(raters @ overlap, dtype=np.float32)
+        if raters.nnz <= _EXACT_UP_TO:
+            users = np.concatenate([indices[indptr[i]:indptr[i + 1]] for i in movie_idx])
+            overlap = np.bincount(users, minlength=raters.shape[1]).astype(np.float32)
+            return np.asarray(raters @ overlap, dtype=np.float32)
+        sample = []
+        for i in movie_idx:
+            start, end = indptr[i], indptr[i + 1]
+            sample.append(indices[start:end:max(-(-(end - start) // _SAMPLED_RATERS), 1)])
+        users, overlap = np.unique(np.concatenate(sample), return_counts=True)
+        rows = vocabulary.user_items[users]
+        weights = np.repeat(overlap.astype(np.float32), np.diff(rows.indptr))
+        return np.bincount(rows.indices, weights=weights, minlength=raters.shape[0]).astype(
+            np.float32
+        )
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors_
