@@ -10,9 +10,13 @@ Stages (``--search-folds`` user folds, 3 by default, to save time; the blend on 
   each with a few popularity weights;
 * ``hybrid``: the best EASE and ALS settings blended, over the blend weight and popularity
   weight;
-* ``confirm``: the best candidates again on 5 folds, the numbers the choice rests on.
+* ``confirm``: the best candidates again on 5 folds, the numbers the choice rests on;
+* ``taste``: the default model's ``taste_weight`` (its genre and decade lift,
+  recommender/models/traits.py) on 5 folds, with the niche-profiles protocol beside the main
+  ones; written to docs/tuning-taste.md, so ``--stages taste`` alone leaves docs/tuning.md.
 
-Hyperparameters that only change scoring (``popularity_weight``, ``ease_weight``) are applied
+Every model trains with the movies table, as the app trains it. Hyperparameters that only
+change scoring (``popularity_weight``, ``ease_weight``, ``taste_weight``) are applied
 to one fit per fold instead of refitting: they do not change what is learned. Candidates are
 ranked by their *margin*, min(SG NDCG@100 − 0.36, onboarding NDCG@10 − 0.42): the default
 model has to clear both targets with one set of hyperparameters. Writes docs/tuning.md.
@@ -36,11 +40,12 @@ import numpy as np
 import pandas as pd
 
 from recommender.data import load_movielens
-from recommender.evaluation import TARGETS, evaluate
+from recommender.evaluation import TARGETS, evaluate, niche
 from recommender.models import make
 
-STAGES = ("als", "nmf", "ease", "hybrid", "confirm")
-SCORING_ONLY = {"ease": ("popularity_weight",), "hybrid": ("ease_weight",)}
+STAGES = ("als", "nmf", "ease", "hybrid", "confirm", "taste")
+SCORING_ONLY = {"ease": ("popularity_weight",), "hybrid": ("ease_weight", "taste_weight")}
+TASTE_WEIGHTS = (0.0, 0.3, 0.5, 1.0, 1.5, 2.0, 3.0)
 # ALSRecommender's own defaults: always a candidate, alone and in blends.
 ALS_DEFAULTS = {
     "factors": 64, "regularization": 0.05, "alpha": 1.0, "neutral": None, "iterations": 15
@@ -59,7 +64,8 @@ class FitCache:
     """One fit per (algorithm, learned hyperparameters, fold); scoring-only ones are applied
     to a copy of that fit."""
 
-    def __init__(self) -> None:
+    def __init__(self, movies: pd.DataFrame | None = None) -> None:
+        self.movies = movies
         self._fits: dict[tuple, tuple[pd.DataFrame, Any]] = {}
         self.fit_seconds: dict[str, list[float]] = {}
 
@@ -75,7 +81,7 @@ class FitCache:
             key = (algorithm, json.dumps(learned, sort_keys=True), id(train))
             if key not in self._fits:
                 started = time.perf_counter()
-                self._fits[key] = (train, make(algorithm, **learned).fit(train))
+                self._fits[key] = (train, make(algorithm, **learned).fit(train, self.movies))
                 self.fit_seconds.setdefault(key[1], []).append(time.perf_counter() - started)
             model = self._fits[key][1]
             if not scoring:
@@ -94,18 +100,24 @@ class FitCache:
 
 
 def search(
-    ratings: pd.DataFrame,
+    data,
     algorithm: str,
     candidates: Iterable[dict[str, Any]],
     folds: int,
     seed: int,
+    niche_too: bool = False,
 ) -> pd.DataFrame:
-    """Evaluate every candidate; one row each, best margin first."""
-    cache = FitCache()
+    """Evaluate every candidate; one row each, best margin first (``niche_too``: with the
+    niche-profiles columns)."""
+    ratings = data.ratings
+    cache = FitCache(data.movies)
     candidates = list(candidates)
     models = {json.dumps(c, sort_keys=True): cache.factory(algorithm, c) for c in candidates}
     started = time.perf_counter()
     result = evaluate(ratings, models, folds=folds, seed=seed, latency_users=0)
+    if niche_too:
+        niche_result = niche.evaluate(ratings, data.movies, models, folds=folds, seed=seed)
+        result = result.merge(niche_result.drop(columns="users"), on="model")
     cache.clear()
     result.insert(0, "algorithm", algorithm)
     result["params"] = [json.loads(name) for name in result["model"]]
@@ -229,32 +241,66 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown stage(s) {sorted(unknown)}; choose from {STAGES}")
 
     data = load_movielens(args.movielens_dir)
-    ratings = data.ratings
     folds, seed = args.search_folds, args.seed
     results: dict[str, pd.DataFrame] = {}
     started = time.perf_counter()
     if "als" in stages or "hybrid" in stages:
-        results["als"] = search(ratings, "als", als_candidates(args.als_samples, seed), folds, seed)
+        results["als"] = search(data, "als", als_candidates(args.als_samples, seed), folds, seed)
     if "nmf" in stages:
-        results["nmf"] = search(ratings, "nmf", nmf_candidates(), folds, seed)
+        results["nmf"] = search(data, "nmf", nmf_candidates(), folds, seed)
     if "ease" in stages or "hybrid" in stages:
-        results["ease"] = search(ratings, "ease", ease_candidates(), folds, seed)
+        results["ease"] = search(data, "ease", ease_candidates(), folds, seed)
     if "hybrid" in stages:
         candidates = hybrid_candidates(results["ease"], results["als"], args.top)
-        results["hybrid"] = search(ratings, "hybrid", candidates, args.blend_folds, seed)
+        results["hybrid"] = search(data, "hybrid", candidates, args.blend_folds, seed)
     if "confirm" in stages:
-        results["confirm"] = confirm(ratings, results, seed, args.blend_folds)
+        results["confirm"] = confirm(data, results, seed, args.blend_folds)
+    if "taste" in stages:
+        candidates = [{"taste_weight": w} for w in TASTE_WEIGHTS]
+        results["taste"] = search(data, "hybrid", candidates, 5, seed, niche_too=True)
 
-    text = report(results, args, data, time.perf_counter() - started)
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(text)
-    print(text)
+    seconds = time.perf_counter() - started
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if "taste" in results:
+        text = taste_report(results.pop("taste"), data, seconds)
+        output.with_name("tuning-taste.md").write_text(text)
+        print(text)
+    if results:
+        text = report(results, args, data, seconds)
+        output.write_text(text)
+        print(text)
     return 0
 
 
-def confirm(
-    ratings: pd.DataFrame, results: dict[str, pd.DataFrame], seed: int, blend_folds: int
-) -> pd.DataFrame:
+def taste_report(result: pd.DataFrame, data, seconds: float) -> str:
+    """docs/tuning-taste.md: the default model over taste_weight, main and niche protocols."""
+    dataset = Path(data.source).name if data.source else "ml-latest-small"
+    columns = ["sg_ndcg@100", "onb_recall@10", "onb_ndcg@10", "niche_ndcg@10", "niche_fit@10"]
+    rows = result.sort_values("model", key=lambda m: [json.loads(x)["taste_weight"] for x in m])
+    lines = [
+        "# The default model's taste weight",
+        "",
+        f"Produced by `MOVIELENS_DIR=…/{dataset} python -m benchmarks.tune --stages taste` on "
+        f"{dt.date.today().isoformat()} ({seconds / 60:.0f} min on {os.cpu_count()} cores). "
+        "Do not edit by hand: rerun the script.",
+        "",
+        "The hybrid (EASE + ALS, tuned in docs/tuning.md) with its genre and decade lift "
+        "(recommender/models/traits.py) weighted by `taste_weight`; 0 is the blend alone. "
+        "5 user folds, seed 0; the main protocols as in docs/evaluation.md, the niche profiles "
+        "as in docs/niche.md. Means over users ± 95 % half-widths.",
+        "",
+        "| taste_weight | " + " | ".join(columns) + " |",
+        "|" + "---|" * (len(columns) + 1),
+    ]
+    for row in rows.to_dict("records"):
+        weight = json.loads(row["model"])["taste_weight"]
+        cells = [f"{row[c]:.4f} ± {row[c + '_ci']:.3f}" for c in columns]
+        lines.append(f"| {weight:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def confirm(data, results: dict[str, pd.DataFrame], seed: int, blend_folds: int) -> pd.DataFrame:
     """The best few of each stage on 5 folds (the evaluation's setting)."""
     frames = []
     for algorithm, count in (("hybrid", 5), ("ease", 3), ("als", 2), ("nmf", 1)):
@@ -263,7 +309,7 @@ def confirm(
         if algorithm == "hybrid" and blend_folds == 5:
             frames.append(results["hybrid"].head(count))  # already measured on 5 folds
         else:
-            frames.append(search(ratings, algorithm, results[algorithm]["params"][:count], 5, seed))
+            frames.append(search(data, algorithm, results[algorithm]["params"][:count], 5, seed))
     combined = pd.concat(frames, ignore_index=True)
     return combined.sort_values("margin", ascending=False, kind="stable").reset_index(drop=True)
 

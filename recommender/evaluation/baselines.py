@@ -52,8 +52,11 @@ class ImplicitALSBaseline(Recommender, register=False):
 STECK_EASE_REGULARIZATION = 200.0
 
 
-def standard_models() -> dict[str, ModelFactory]:
-    """The models of ``python -m recommender evaluate``: baselines, each family, the default."""
+def standard_models(movies: pd.DataFrame | None = None) -> dict[str, ModelFactory]:
+    """The models of ``python -m recommender evaluate``: baselines, each family, the default.
+
+    Each family trains with ``movies`` as the app trains it (the default model's taste term
+    reads their genres and years)."""
     models: dict[str, ModelFactory] = {
         "popularity": lambda r: train(r, "popularity"),
         "implicit-als": lambda r: ImplicitALSBaseline().fit(r),
@@ -67,8 +70,8 @@ def standard_models() -> dict[str, ModelFactory]:
     }
     for name in ALGORITHMS:
         if name not in ("popularity", DEFAULT_ALGORITHM):
-            models[name] = lambda r, name=name: train(r, name)
-    models[f"default ({DEFAULT_ALGORITHM})"] = lambda r: train(r)
+            models[name] = lambda r, name=name: train(r, name, movies=movies)
+    models[f"default ({DEFAULT_ALGORITHM})"] = lambda r: train(r, movies=movies)
     return models
 
 

@@ -77,8 +77,9 @@ def command(args: argparse.Namespace) -> int:
     from recommender.data import load_movielens
 
     sections = _sections(args.sections)
-    models = _main_models(args.algorithms)
+    _main_models(args.algorithms)  # an unknown name fails before the data loads
     data = load_movielens(args.movielens_dir)
+    models = _main_models(args.algorithms, data.movies)
     say = None if args.json else lambda message: print(message, file=sys.stderr)
     reports = {}
     for section in sections:
@@ -123,8 +124,10 @@ def _sections(text: str) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def _main_models(algorithms: str | None) -> dict[str, Callable[[pd.DataFrame], Any]]:
-    models = standard_models()
+def _main_models(
+    algorithms: str | None, movies: pd.DataFrame | None = None
+) -> dict[str, Callable[[pd.DataFrame], Any]]:
+    models = standard_models(movies)
     if not algorithms:
         return models
     wanted = [a.strip() for a in algorithms.split(",") if a.strip()]
@@ -158,7 +161,8 @@ def _run_similar(data, args, models, say) -> tuple[dict[str, Any], pd.DataFrame,
 
 def _run_niche(data, args, models, say) -> tuple[dict[str, Any], pd.DataFrame, Any]:
     result = niche.evaluate(
-        data.ratings, data.movies, niche.standard_models(), args.folds, args.seed, say
+        data.ratings, data.movies, niche.standard_models(data.movies), args.folds, args.seed,
+        say,
     )
     return niche.section_report(result, args.folds, args.seed), result, niche
 
@@ -167,7 +171,8 @@ def _run_groups(data, args, models, say) -> tuple[dict[str, Any], pd.DataFrame, 
     from recommender.models import DEFAULT_ALGORITHM, train
 
     result = groups.evaluate_groups(
-        data.ratings, lambda r: train(r, DEFAULT_ALGORITHM), folds=args.folds, seed=args.seed,
+        data.ratings, lambda r: train(r, DEFAULT_ALGORITHM, movies=data.movies),
+        folds=args.folds, seed=args.seed,
         groups_per_fold=args.groups_per_fold, progress=say,
     )
     report = groups.section_report(

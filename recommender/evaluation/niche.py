@@ -141,15 +141,16 @@ def format_table(result: pd.DataFrame, markdown: bool = False) -> str:
     return table(header, rows, markdown)
 
 
-def standard_models() -> dict[str, ModelFactory]:
-    """The models of the niche section: popularity, the default model and its two parts."""
+def standard_models(movies: pd.DataFrame | None = None) -> dict[str, ModelFactory]:
+    """The models of the niche section: popularity, the default model and its two parts, as
+    the app trains them (with ``movies``)."""
     from recommender.models import DEFAULT_ALGORITHM, train
 
     return {
-        "popularity": lambda r: train(r, "popularity"),
-        "als": lambda r: train(r, "als"),
-        "ease": lambda r: train(r, "ease"),
-        f"default ({DEFAULT_ALGORITHM})": lambda r: train(r),
+        "popularity": lambda r: train(r, "popularity", movies=movies),
+        "als": lambda r: train(r, "als", movies=movies),
+        "ease": lambda r: train(r, "ease", movies=movies),
+        f"default ({DEFAULT_ALGORITHM})": lambda r: train(r, movies=movies),
     }
 
 
