@@ -108,23 +108,38 @@ def test_biased_mf_co_rating_counts_follow_the_definition(data):
         np.testing.assert_array_equal(model._co_rating_counts(idx), expected)
 
 
-def test_biased_mf_co_rating_counts_on_a_large_matrix_read_a_sample_of_raters(data, monkeypatch):
-    model = train(data.ratings, "biased-mf", factors=8, iterations=3)
-    rated = (model.vocabulary_.user_items.toarray() != 0).astype(np.int64)
+def test_biased_mf_co_rating_counts_on_a_large_matrix_are_estimated_from_samples(
+    data, monkeypatch
+):
     monkeypatch.setattr(biased_mf, "_EXACT_UP_TO", 0)  # every matrix counts as large
     monkeypatch.setattr(biased_mf, "_SAMPLED_RATERS", 10**9)  # ... but nothing is left out
+    monkeypatch.setattr(biased_mf, "_SAMPLED_HISTORY", 10**9)
+    model = train(data.ratings, "biased-mf", factors=8, iterations=3)
+    rated = (model.vocabulary_.user_items.toarray() != 0).astype(np.int64)
     for idx, _ in profiles(model, count=2):
-        np.testing.assert_array_equal(
-            model._co_rating_counts(idx), rated.T @ rated[:, idx].sum(axis=1)
+        np.testing.assert_allclose(
+            model._co_rating_counts(idx), rated.T @ rated[:, idx].sum(axis=1), rtol=1e-6
         )
-    monkeypatch.setattr(biased_mf, "_SAMPLED_RATERS", 4)
+    # Up to 699 raters per movie and 355 ratings per user here: both samples bite.
+    monkeypatch.setattr(biased_mf, "_SAMPLED_RATERS", 100)
+    monkeypatch.setattr(biased_mf, "_SAMPLED_HISTORY", 50)
+    model = train(data.ratings, "biased-mf", factors=8, iterations=3)
     for idx, _ in profiles(model, count=4):
-        overlap = np.zeros(rated.shape[0], np.int64)
-        for i in idx:  # every step-th rater, at most 4 per rated movie
-            raters = np.flatnonzero(rated[:, i])
-            overlap[raters[:: max(-(-len(raters) // 4), 1)]] += 1
-        assert 0 < (overlap > 0).sum() <= 4 * len(idx)
-        np.testing.assert_array_equal(model._co_rating_counts(idx), rated.T @ overlap)
+        exact = rated.T @ rated[:, idx].sum(axis=1)
+        estimate = model._co_rating_counts(idx)
+        assert abs(estimate.sum() / exact.sum() - 1) < 0.1  # each sample stands for the rest
+        assert np.corrcoef(estimate, exact)[0, 1] > 0.8
+
+
+def test_thinned_histories_keep_at_most_k_ratings_that_still_sum_to_the_count():
+    rng = np.random.default_rng(0)
+    user_items = sp.random(50, 400, density=0.2, format="csr", random_state=rng)
+    user_items.data[:] = 4.0
+    thinned = biased_mf.thinned_histories(user_items, 7)
+    counts = np.diff(user_items.indptr)
+    assert np.diff(thinned.indptr).max() <= 7
+    np.testing.assert_allclose(np.asarray(thinned.sum(axis=1)).ravel(), counts, rtol=1e-5)
+    assert ((thinned != 0).astype(int) - (user_items != 0).astype(int)).max() <= 0  # a subset
 
 
 def test_the_result_frame_is_the_ordinary_one():

@@ -9,7 +9,8 @@ its decade. A broad profile has lifts near 1 everywhere, so the term barely reor
 a concentrated one lifts its genre or era.
 
 Measured with the niche-profiles protocol and the main protocols (docs/niche.md,
-docs/evaluation.md); the weight the hybrid gives it is in docs/tuning.md.
+docs/evaluation.md); the weight the hybrid gives it was chosen in docs/tuning-taste.md
+(``python -m benchmarks.tune --stages taste``).
 """
 
 from __future__ import annotations
