@@ -90,7 +90,7 @@ def new_user_profiles(model, count: int, size: int, seed: int = 0) -> list[dict[
     ]
 
 
-def measure(size: str, out: Path) -> dict:
+def measure(size: str, out: Path, algorithms: tuple[str, ...] = FOLD_IN_MODELS) -> dict:
     import recommender
     from recommender.data import load_movielens
 
@@ -112,7 +112,7 @@ def measure(size: str, out: Path) -> dict:
     fit_als, als = timed(lambda: recommender.train(data.ratings, "als", movies=data.movies))
     result["fit_als_s"] = round(fit_als, 2)
     models = {"als": als}
-    for algorithm in FOLD_IN_MODELS:
+    for algorithm in algorithms:
         if algorithm == "als":
             continue
         if size in SKIP_AT and algorithm in SKIP_AT[size]:
@@ -294,7 +294,7 @@ def table(results: list[dict]) -> str:
         ("product + top-10 alone p95 (ms)", lambda r: r["scoring_floor"]["p95_ms"]),
         ("ceiling vs implicit", lambda r: f"{r['speedup_ceiling_vs_implicit']}x"),
         ("similar, default p50/p95 (ms)", lambda r: "/".join(
-            str(v) for v in list(r["similar"]["hybrid"].values())[:2])),
+            str(v) for v in list(r["similar"].get("hybrid", {}).values())[:2]) or "-"),
         ("model load + 1st answer (s)", lambda r: r["model_load_first_recommend_s"]),
         ("peak memory (GB)", lambda r: r["peak_rss_gb"]),
     ]
@@ -309,18 +309,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="small,1m", help="comma list of small,1m,10m,32m")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--models", default=",".join(FOLD_IN_MODELS),
+                        help="comma list of the models to fit (ALS always: implicit's baseline)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one size
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if unknown := set(models) - set(FOLD_IN_MODELS):
+        parser.error(f"unknown model(s) {sorted(unknown)}; choose from {', '.join(FOLD_IN_MODELS)}")
     if args.one:
-        print(json.dumps(measure(args.one, args.out)))
+        print(json.dumps(measure(args.one, args.out, models)))
         return 0
     results = []
     for size in args.sizes.split(","):
         if size not in SIZES:
             parser.error(f"unknown size {size!r}; choose from {', '.join(SIZES)}")
         run = subprocess.run(
-            [sys.executable, "-m", "benchmarks.bench_core", "--one", size, "--out", str(args.out)],
+            [sys.executable, "-m", "benchmarks.bench_core", "--one", size, "--out", str(args.out),
+             "--models", ",".join(models)],
             capture_output=True, text=True,
         )
         if run.returncode != 0:
