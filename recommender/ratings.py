@@ -35,15 +35,21 @@ def check_movie_id(movie_id: object) -> int:
     Python and numpy integers pass; ``1.7``, ``"1"``, ``True`` and ``2**70`` do not (a float
     key is never silently truncated to another movie).
     """
-    if isinstance(movie_id, bool | np.bool_):
-        raise ValueError(f"movieId {movie_id!r} is not an integer")
+    return check_id(movie_id, "movieId", 1)
+
+
+def check_id(value: object, name: str, low: int) -> int:
+    """An integral id in ``low``..2**31-1 as a Python int; ValueError naming ``name`` otherwise
+    (``True``, ``1.5`` and ``"1"`` are not ids)."""
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} {value!r} is not an integer")
     try:
-        movie = operator.index(movie_id)  # int and numpy ints; refuses 1.5 and "1"
+        number = operator.index(value)  # int and numpy ints; refuses 1.5 and "1"
     except TypeError:
-        raise ValueError(f"movieId {movie_id!r} is not an integer") from None
-    if not 1 <= movie <= MAX_MOVIE_ID:
-        raise ValueError(f"movieId {movie} is out of range (1 to {MAX_MOVIE_ID})")
-    return movie
+        raise ValueError(f"{name} {value!r} is not an integer") from None
+    if not low <= number <= MAX_MOVIE_ID:
+        raise ValueError(f"{name} {number} is out of range ({low} to {MAX_MOVIE_ID})")
+    return number
 
 
 def check_rating(movie_id: object, rating: object) -> tuple[int, float]:

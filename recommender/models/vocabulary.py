@@ -10,7 +10,6 @@ same object to each of its parts.
 from __future__ import annotations
 
 import functools
-import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from recommender.models.storage import ArraySpec, ModelFileError, check_arrays
 from recommender.ratings import (
     MAX_MOVIE_ID,
     RATING_RULE,
+    check_id,
     check_movie_id,
     check_rating,
     check_ratings,
@@ -269,15 +269,7 @@ def vocabulary(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def check_user_id(user_id: object) -> int:
     """An integral userId in 0..2**31-1 as a Python int; ValueError naming it otherwise."""
-    try:
-        if isinstance(user_id, bool | np.bool_):
-            raise TypeError
-        user = operator.index(user_id)
-    except TypeError:
-        raise ValueError(f"userId {user_id!r} is not an integer") from None
-    if not 0 <= user <= MAX_MOVIE_ID:
-        raise ValueError(f"userId {user} is out of range (0 to {MAX_MOVIE_ID})")
-    return user
+    return check_id(user_id, "userId", 0)
 
 
 def movie_id_array(movie_ids: Iterable[object], what: str = "movie_ids") -> np.ndarray:
