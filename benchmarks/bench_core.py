@@ -213,8 +213,12 @@ def implicit_call(model):
 
 def floor_call(model):
     """What every exact top-10 over all movies must do, and nothing else: one movies × factors
-    product with the user's vector (precomputed) and one argpartition."""
-    items = np.asarray(model.item_factors_)
+    product with the user's vector (precomputed) and the selection of the top 10, both done
+    as the models do them (column-major factors, ``_smallest``)."""
+    from recommender.models.base import _smallest
+    from recommender.models.linalg import column_major
+
+    items = column_major(model.item_factors_)
     vectors: dict[tuple, np.ndarray] = {}
 
     def call(profile: dict[int, float]) -> None:
@@ -224,7 +228,7 @@ def floor_call(model):
                 np.searchsorted(model.movie_ids_, list(profile)),
                 np.array(list(profile.values()), dtype=np.float32),
             )
-        np.argpartition(-(items @ vectors[key]), 9)[:10]
+        _smallest(-(items @ vectors[key]), 10)
 
     return call
 

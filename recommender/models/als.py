@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recommender.models.base import FactorRecommender
+from recommender.models.linalg import solve_positive_definite
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class ALSRecommender(FactorRecommender):
         λ‖x‖²: (YᵀY + λI + Σ (|cᵢ| − 1) yᵢyᵢᵀ) x = Σ_{cᵢ>0} cᵢ yᵢ, as in implicit's solver.
         """
         a, y, weights = self._fold_in_system(movie_idx, ratings)
-        return np.linalg.solve(a, y.T @ weights).astype(np.float32)
+        return solve_positive_definite(a, y.T @ weights).astype(np.float32)
 
     def contributions(
         self, movie_idx: np.ndarray, stars: np.ndarray, pick_idx: np.ndarray

@@ -15,8 +15,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.models.als import ALSRecommender
-from recommender.models.base import Recommender, matvec
+from recommender.models.base import Recommender
 from recommender.models.ease import EASERecommender
+from recommender.models.linalg import column_major, matvec
 from recommender.models.traits import MovieTraits
 
 
@@ -69,7 +70,7 @@ class HybridRecommender(Recommender):
         # For one new user only the modelled movies' ALS scores are needed, and their mean and
         # spread follow from the user's factors x: Σ y·x and xᵀ(Σ y yᵀ)x over those movies.
         items = np.asarray(self.als_.item_factors_)[np.asarray(self.modelled_idx_)]
-        self._als_items = np.ascontiguousarray(items, dtype=np.float32)
+        self._als_items = column_major(items)
         items = items.astype(np.float64)
         self._als_sum = items.sum(axis=0)
         self._als_gram = items.T @ items
