@@ -29,20 +29,18 @@ LIKED = 4.0
 
 @dataclass(frozen=True)
 class MovieTraits:
-    """Per movie its genres and decade; per genre and decade its share of all ratings.
+    """Per movie its traits (genres, then decades); per trait its share of all ratings.
 
     Movies with the same genres and decade form one *kind* (about a thousand in
     ml-latest-small): a profile's lift is computed once per kind and then spread to the movies,
     a gather instead of a movies × genres product on every request.
     """
 
-    genres: np.ndarray  # movies × genres, 1.0 where the movie has the genre (float32)
-    decade: np.ndarray  # each movie's decade column; 0 for an unknown year
-    genre_base: np.ndarray  # each genre's share of all ratings' genres (floored at 1e-6)
-    decade_base: np.ndarray  # each decade's share of all ratings (floored at 1e-6)
+    traits: np.ndarray  # movies × (genres + decades): 1.0 for each genre and for the decade
+    n_genres: int  # the first n_genres columns are genres; decade column 0 is "year unknown"
+    base: np.ndarray  # each trait's share of all ratings, genres and decades apart (≥ 1e-6)
     kind_of: np.ndarray  # the kind of each scored movie
-    kind_genre_mean: np.ndarray  # kinds × genres: the kind's genres, divided by their number
-    kind_decade: np.ndarray  # each kind's decade column
+    kind_traits: np.ndarray  # kinds × traits: genres divided by their number, and the decade
 
     @classmethod
     def of(
@@ -56,62 +54,51 @@ class MovieTraits:
         the movies (rows) the affinities are for, all when None."""
         bits = np.asarray(genre_bits, dtype=np.int64)
         n_genres = max(int(bits.max(initial=0)).bit_length(), 1)
-        genres = ((bits[:, None] >> np.arange(n_genres)) & 1).astype(np.float32)
-        counts = np.asarray(n_ratings, dtype=np.float64)
-        genre_base = counts @ genres
         years = np.asarray(years, dtype=np.int64)
-        first = int(years[years > 0].min(initial=0)) // 10
-        decade = np.where(years > 0, years // 10 - first + 1, 0).astype(np.int64)
-        decade_base = np.bincount(decade, weights=counts, minlength=2)
+        # Decades numbered by rank among those present, 0 kept for "year unknown".
+        _, decade = np.unique(np.r_[0, np.where(years > 0, years // 10, 0)], return_inverse=True)
+        decade = decade.reshape(-1)[1:]
+        n_decades = max(int(decade.max(initial=0)) + 1, 2)
+        one_hot = np.eye(n_decades, dtype=np.float32)
+        traits = np.hstack([_genre_flags(bits, n_genres), one_hot[decade]])
+        counts = np.asarray(n_ratings, dtype=np.float64) @ traits
         kinds, kind_of = np.unique(np.stack([bits, decade], axis=1), axis=0, return_inverse=True)
-        kind_genres = ((kinds[:, :1] >> np.arange(n_genres)) & 1).astype(np.float32)
+        kind_genres = _genre_flags(kinds[:, 0], n_genres)
+        kind_genres /= np.maximum(kind_genres.sum(axis=1, keepdims=True), 1)
         return cls(
-            genres=genres,
-            decade=decade,
-            genre_base=_shares(genre_base),
-            decade_base=_shares(decade_base),
+            traits=traits,
+            n_genres=n_genres,
+            base=np.r_[_shares(counts[:n_genres]), _shares(counts[n_genres:])],
             kind_of=kind_of.reshape(-1)[slice(None) if scored is None else scored].astype(np.int32),
-            kind_genre_mean=kind_genres / np.maximum(kind_genres.sum(axis=1, keepdims=True), 1),
-            kind_decade=kinds[:, 1],
+            kind_traits=np.hstack([kind_genres, one_hot[kinds[:, 1]]]),
         )
 
     def affinity(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray:
         """The scored movies' genre and decade lift for one profile (float32)."""
-        weights = _weights(np.asarray(stars))
-        genres = weights @ self.genres[movie_idx]
-        decades = np.bincount(
-            self.decade[movie_idx], weights=weights, minlength=len(self.decade_base)
-        )
-        genre_lift, decade_lift = self._lifts(genres, decades)
-        per_kind = self.kind_genre_mean @ genre_lift
-        per_kind += decade_lift[self.kind_decade]
+        counts = _weights(np.asarray(stars)) @ self.traits[movie_idx]
+        per_kind = self.kind_traits @ self._lifts(counts)
         return per_kind[self.kind_of]
 
     def batch_affinity(self, user_items: sp.csr_matrix) -> np.ndarray:
         """:meth:`affinity` for each row of a users × movies star matrix."""
         weighted = user_items.tocsr(copy=True)
         weighted.data = _weights(weighted.data)
-        columns = sp.csr_matrix(
-            (np.ones(len(self.decade), np.float32), self.decade, np.arange(len(self.decade) + 1)),
-            shape=(len(self.decade), len(self.decade_base)),
-        )
-        genre_lift, decade_lift = self._lifts(
-            np.asarray(weighted @ self.genres), np.asarray((weighted @ columns).todense())
-        )
-        per_kind = genre_lift @ self.kind_genre_mean.T + decade_lift[:, self.kind_decade]
+        per_kind = self._lifts(np.asarray(weighted @ self.traits)) @ self.kind_traits.T
         return per_kind[:, self.kind_of]
 
-    def _lifts(self, genres: np.ndarray, decades: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """log(1 + a profile's share / everyone's share), per genre and per decade (float32);
-        one profile per row, or one profile as 1-D arrays."""
-        genres = np.asarray(genres, dtype=np.float32)
-        decades = np.array(decades, dtype=np.float32)
-        decades[..., 0] = 0.0  # an unknown year says nothing about an era
-        genres = genres / np.maximum(genres.sum(axis=-1, keepdims=True), np.float32(1e-9))
-        decades /= np.maximum(decades.sum(axis=-1, keepdims=True), np.float32(1e-9))
-        genres /= self.genre_base
-        decades /= self.decade_base
-        return np.log1p(genres, out=genres), np.log1p(decades, out=decades)
+    def _lifts(self, counts: np.ndarray) -> np.ndarray:
+        """log(1 + a profile's share / everyone's share) of each trait (float32), genres and
+        decades each summing to one; one profile per row, or one profile as a 1-D array."""
+        shares = np.array(counts, dtype=np.float32)
+        shares[..., self.n_genres] = 0.0  # an unknown year says nothing about an era
+        for part in (shares[..., : self.n_genres], shares[..., self.n_genres :]):
+            part /= np.maximum(part.sum(axis=-1, keepdims=True), np.float32(1e-9))
+        shares /= self.base
+        return np.log1p(shares, out=shares)
+
+
+def _genre_flags(bits: np.ndarray, n_genres: int) -> np.ndarray:
+    return ((bits[:, None] >> np.arange(n_genres)) & 1).astype(np.float32)
 
 
 def _shares(counts: np.ndarray) -> np.ndarray:
