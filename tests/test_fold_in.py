@@ -12,7 +12,6 @@ import scipy.sparse as sp
 from recommender import train
 from recommender.evaluation.synthetic import synthetic_movielens
 from recommender.explain import contributions
-from recommender.models import biased_mf
 from recommender.models.base import _result
 from recommender.models.biased_mf import ridge_one, ridge_rows
 
@@ -100,46 +99,20 @@ def test_biased_mf_single_row_ridge_is_the_batched_one():
         np.testing.assert_allclose(ridge_one(features, targets, penalty), batched[0], atol=1e-12)
 
 
-def test_biased_mf_co_rating_counts_follow_the_definition(data):
-    model = train(data.ratings, "biased-mf", factors=8, iterations=3)
-    rated = (model.vocabulary_.user_items.toarray() != 0).astype(np.int64)
-    for idx, _ in profiles(model, count=4):
-        expected = rated.T @ rated[:, idx].sum(axis=1)  # Σ over raters of their overlap
-        np.testing.assert_array_equal(model._co_rating_counts(idx), expected)
-
-
-def test_biased_mf_co_rating_counts_on_a_large_matrix_are_estimated_from_samples(
-    data, monkeypatch
-):
-    monkeypatch.setattr(biased_mf, "_EXACT_UP_TO", 0)  # every matrix counts as large
-    monkeypatch.setattr(biased_mf, "_SAMPLED_RATERS", 10**9)  # ... but nothing is left out
-    monkeypatch.setattr(biased_mf, "_SAMPLED_HISTORY", 10**9)
-    model = train(data.ratings, "biased-mf", factors=8, iterations=3)
-    rated = (model.vocabulary_.user_items.toarray() != 0).astype(np.int64)
-    for idx, _ in profiles(model, count=2):
-        np.testing.assert_allclose(
-            model._co_rating_counts(idx), rated.T @ rated[:, idx].sum(axis=1), rtol=1e-6
-        )
-    # Up to 699 raters per movie and 355 ratings per user here: both samples bite.
-    monkeypatch.setattr(biased_mf, "_SAMPLED_RATERS", 100)
-    monkeypatch.setattr(biased_mf, "_SAMPLED_HISTORY", 50)
-    model = train(data.ratings, "biased-mf", factors=8, iterations=3)
-    for idx, _ in profiles(model, count=4):
-        exact = rated.T @ rated[:, idx].sum(axis=1)
-        estimate = model._co_rating_counts(idx)
-        assert abs(estimate.sum() / exact.sum() - 1) < 0.1  # each sample stands for the rest
-        assert np.corrcoef(estimate, exact)[0, 1] > 0.8
-
-
-def test_thinned_histories_keep_at_most_k_ratings_that_still_sum_to_the_count():
-    rng = np.random.default_rng(0)
-    user_items = sp.random(50, 400, density=0.2, format="csr", random_state=rng)
-    user_items.data[:] = 4.0
-    thinned = biased_mf.thinned_histories(user_items, 7)
-    counts = np.diff(user_items.indptr)
-    assert np.diff(thinned.indptr).max() <= 7
-    np.testing.assert_allclose(np.asarray(thinned.sum(axis=1)).ravel(), counts, rtol=1e-5)
-    assert ((thinned != 0).astype(int) - (user_items != 0).astype(int)).max() <= 0  # a subset
+def test_biased_mf_co_rating_factors_give_the_co_rating_counts(data):
+    rated = None
+    for rank, exact_up_to in ((10**6, 1e-3), (64, None)):
+        model = train(data.ratings, "biased-mf", factors=8, iterations=3, affinity_rank=rank)
+        if rated is None:
+            rated = (model.vocabulary_.user_items.toarray() != 0).astype(np.float64)
+        factors = np.asarray(model.co_rating_factors_, np.float64)
+        for idx, _ in profiles(model, count=4):
+            exact = rated.T @ rated[:, idx].sum(axis=1)  # Σ over raters of their overlap
+            estimate = factors @ factors[idx].sum(axis=0)
+            if exact_up_to:  # full rank (capped at the pattern's size): RᵀR itself
+                np.testing.assert_allclose(estimate, exact, atol=exact_up_to * exact.max())
+            else:
+                assert np.corrcoef(estimate, exact)[0, 1] > 0.99  # rank 8: 0.975 here
 
 
 def test_the_result_frame_is_the_ordinary_one():
@@ -169,3 +142,13 @@ def test_a_concentrated_profile_lifts_its_genre_and_decade():
     np.testing.assert_allclose(
         batch[1], traits.affinity(np.array([1, 3]), np.array([2.0, 4.0], np.float32)), rtol=1e-6
     )
+
+
+def test_the_fold_in_solver_solves_and_falls_back_when_not_positive_definite():
+    from recommender.models.linalg import solve_positive_definite
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(64, 80))
+    rhs = rng.normal(size=64)
+    for matrix in (y @ y.T + np.eye(64), np.diag(np.r_[-1.0, np.ones(63)])):
+        np.testing.assert_allclose(matrix @ solve_positive_definite(matrix, rhs), rhs, atol=1e-8)

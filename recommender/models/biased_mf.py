@@ -11,6 +11,12 @@ user or movie with ``n`` ratings is ``λ · n^e`` (``e = 1`` is the weighted-λ 
 A new user is folded in with that same user step against the fixed movies, so a training user's
 own history folded back in gives exactly the vector training learned (the last half-step of
 training is a user step).
+
+Ranking adds how often a movie is co-rated with the user's movies (see
+:meth:`BiasedMFRecommender.recommend`), from a truncated SVD of the rating pattern R: with
+R ≈ U S Vᵀ the co-rating counts RᵀR ≈ (VS)(VS)ᵀ, the item-item product that PureSVD ranks by
+(Cremonesi, Koren & Turrin 2010, "Performance of Recommender Algorithms on Top-N
+Recommendation Tasks", §4.2).
 """
 
 from __future__ import annotations
@@ -21,18 +27,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
-from recommender.models.base import Recommender, matvec
+from recommender.models.base import Recommender
+from recommender.models.linalg import column_major, matvec
 from recommender.models.storage import ArraySpec
 from recommender.models.vocabulary import movie_id_array
 from recommender.ratings import MAX_RATING, MIN_RATING
 
-# The ranking's co-rating counts: exact up to this many ratings, estimated from samples beyond
-# (see BiasedMFRecommender._co_rating_counts).
-_EXACT_UP_TO = 2_000_000
-_SAMPLED_RATERS = 300
-_SAMPLED_HISTORY = 50
 # Rows of the batched dual solve are padded to a common length; this caps one batch's
 # gathered features (elements, float64) so memory stays in the tens of megabytes.
 _BATCH_ELEMENTS = 2_000_000
@@ -97,23 +100,6 @@ def ridge_rows(
     return out
 
 
-def thinned_histories(user_items: sp.csr_matrix, per_user: int) -> sp.csr_matrix:
-    """Every user's rated movies, at most ``per_user`` of them, evenly spaced along the row.
-
-    The entries are n / kept (n: the user's ratings, kept: how many stayed), so a row still
-    sums to the user's number of ratings and a movie's column estimates its raters.
-    """
-    counts = np.diff(user_items.indptr)
-    step = np.maximum(-(-counts // per_user), 1)
-    row = np.repeat(np.arange(len(counts)), counts)
-    rank = np.arange(user_items.nnz) - user_items.indptr[row]
-    keep = rank % step[row] == 0
-    kept = np.bincount(row[keep], minlength=len(counts))
-    indptr = np.r_[0, np.cumsum(kept)]
-    data = (counts / np.maximum(kept, 1)).astype(np.float32)[row[keep]]
-    return sp.csr_matrix((data, user_items.indices[keep], indptr), shape=user_items.shape)
-
-
 def ridge_one(features: np.ndarray, targets: np.ndarray, penalty: np.ndarray) -> np.ndarray:
     """One row of :func:`ridge_rows` (same primal/dual choice), without its batching."""
     n, d = features.shape
@@ -136,10 +122,12 @@ class BiasedMFRecommender(Recommender):
     ``regularization`` (λ of the factors), ``bias_regularization`` (λ of b_u and b_i),
     ``regularization_exponent`` (e: the penalty of a user or movie with n ratings is λ·nᵉ),
     ``iterations`` (alternations), ``random_state`` (the initial user factors) and
-    ``affinity_weight`` (how ``recommend`` ranks, see :meth:`recommend`; predictions ignore it).
+    ``affinity_weight`` and ``affinity_rank`` (how ``recommend`` ranks, see :meth:`recommend`;
+    predictions ignore both).
 
     Learned: ``global_mean_`` (one-element array, μ), ``user_biases_``, ``item_biases_``,
-    ``user_factors_`` and ``item_factors_`` (rows in ``user_ids_`` / ``movie_ids_`` order).
+    ``user_factors_`` and ``item_factors_`` (rows in ``user_ids_`` / ``movie_ids_`` order), and
+    ``co_rating_factors_`` (movies × affinity_rank, F with RᵀR ≈ FFᵀ).
     """
 
     algorithm = "biased-mf"
@@ -149,6 +137,7 @@ class BiasedMFRecommender(Recommender):
         "item_biases_",
         "user_factors_",
         "item_factors_",
+        "co_rating_factors_",
     )
     array_specs = {
         "global_mean_": ArraySpec("f", (1,)),
@@ -156,6 +145,7 @@ class BiasedMFRecommender(Recommender):
         "item_biases_": ArraySpec("f", ("movies",)),
         "user_factors_": ArraySpec("f", ("users", "factors")),
         "item_factors_": ArraySpec("f", ("movies", "factors")),
+        "co_rating_factors_": ArraySpec("f", ("movies", "affinity_rank")),
     }
 
     def __init__(
@@ -166,7 +156,8 @@ class BiasedMFRecommender(Recommender):
         regularization_exponent: float = 0.5,
         iterations: int = 15,
         random_state: int = 42,
-        affinity_weight: float = 2.0,
+        affinity_weight: float = 2.5,
+        affinity_rank: int = 64,
     ):
         self.factors = factors
         self.regularization = regularization
@@ -175,13 +166,15 @@ class BiasedMFRecommender(Recommender):
         self.iterations = iterations
         self.random_state = random_state
         self.affinity_weight = affinity_weight
+        self.affinity_rank = affinity_rank
 
     # --- training -----------------------------------------------------------------------
 
     def _check_params(self) -> None:
-        if self.factors < 0 or self.iterations < 1:
+        if self.factors < 0 or self.iterations < 1 or self.affinity_rank < 1:
             raise ValueError(
-                f"factors must be >= 0 and iterations >= 1, got {self.factors}, {self.iterations}"
+                "factors must be >= 0, iterations and affinity_rank >= 1, got "
+                f"{self.factors}, {self.iterations}, {self.affinity_rank}"
             )
         if not (self.regularization > 0 and self.bias_regularization > 0):
             raise ValueError("regularization and bias_regularization must be > 0")
@@ -217,7 +210,18 @@ class BiasedMFRecommender(Recommender):
         self.item_biases_ = movie_x[:, 0].astype(np.float32)
         self.user_factors_ = np.ascontiguousarray(user_x[:, 1:], dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(movie_x[:, 1:], dtype=np.float32)
+        self.co_rating_factors_ = self._co_rating_factors(user_items)
         self._after_load()
+
+    def _co_rating_factors(self, user_items: sp.csr_matrix) -> np.ndarray:
+        """F = V_k S_k of the rank-k truncated SVD of the rating pattern (1 where rated)."""
+        pattern = sp.csr_matrix(
+            (np.ones(user_items.nnz, np.float32), user_items.indices, user_items.indptr),
+            shape=user_items.shape,
+        )
+        rank = min(self.affinity_rank, *pattern.shape)
+        _, singular, vt = randomized_svd(pattern, rank, random_state=self.random_state)
+        return np.ascontiguousarray((vt.T * singular).astype(np.float32))
 
     def _penalty(self, counts: np.ndarray) -> np.ndarray:
         """Diagonal ridge penalty per row, bias first: λ·nᵉ (n ≥ 1 so nothing vanishes)."""
@@ -235,11 +239,8 @@ class BiasedMFRecommender(Recommender):
         self._inverse_sqrt_ratings = (
             1.0 / np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))
         ).astype(np.float32)
-        user_items = self.vocabulary_.user_items
-        self._histories = (
-            thinned_histories(user_items, _SAMPLED_HISTORY)
-            if user_items.nnz > _EXACT_UP_TO else None
-        )
+        self._item_columns = column_major(self.item_factors_)
+        self._co_rating_columns = column_major(self.co_rating_factors_)
 
     # --- fold-in and predictions ------------------------------------------------------
 
@@ -272,7 +273,7 @@ class BiasedMFRecommender(Recommender):
 
     def _stars(self, bias: float, factors: np.ndarray) -> np.ndarray:
         """Unclipped μ + b_u + b_i + p_u·q_i for every movie."""
-        stars = matvec(self.item_factors_, factors)
+        stars = matvec(self._item_columns, factors)
         stars += self._movie_stars
         stars += np.float32(bias)
         return stars
@@ -321,7 +322,8 @@ class BiasedMFRecommender(Recommender):
 
         ``score = predicted stars + affinity_weight · ln(affinity / max affinity)``, where a
         movie's affinity is how often the people who rated this user's movies rated it
-        (co-ratings / √ratings). Stars alone rank badly: an explicit model only learns from
+        (co-ratings / √ratings; the counts come from their rank-``affinity_rank`` factors, see
+        the module's docstring). Stars alone rank badly: an explicit model only learns from
         ratings people chose to give, so it cannot tell that a cartoon fan will not watch
         horror, and a movie that two people loved tops the list (docs/rating_accuracy.md
         measures this). ``affinity_weight=0`` ranks by predicted stars alone. Show
@@ -340,10 +342,12 @@ class BiasedMFRecommender(Recommender):
     def _ranking(self, stars: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         if not self.affinity_weight or not len(movie_idx):
             return stars.astype(np.float32)
-        affinity = self._co_rating_counts(movie_idx)
+        # Co-ratings with the user's movies: Σ over them of RᵀR's columns, from its factors.
+        affinity = matvec(self._co_rating_columns, self.co_rating_factors_[movie_idx].sum(axis=0))
         affinity *= self._inverse_sqrt_ratings
         # A movie nobody co-rated gets a floor a thousandth of the strongest co-rating instead
-        # of -inf, so it still ranks (last) when filters leave nothing else.
+        # of -inf (the approximation can even dip below zero), so it still ranks (last) when
+        # filters leave nothing else.
         top = max(float(affinity.max()), 1e-12)
         np.maximum(affinity, np.float32(1e-3 * top), out=affinity)
         affinity *= np.float32(1.0 / top)
@@ -351,39 +355,6 @@ class BiasedMFRecommender(Recommender):
         log_share *= np.float32(self.affinity_weight)
         log_share += stars
         return log_share
-
-    def _co_rating_counts(self, movie_idx: np.ndarray) -> np.ndarray:
-        """For every movie, how many of the user's movies its raters rated, summed over raters.
-
-        Count, for each user, the rated movies they rated too (only the rated movies' rows of
-        the movies × users pattern are read); then sum those counts over each movie's raters.
-        Up to ``_EXACT_UP_TO`` ratings the sum is one sparse product over the whole pattern
-        (0.17 ms on ml-latest-small; a cache of the popular movies' co-rating rows was tried
-        and cost twice that). Beyond, that product reads every rating (45 ms at 32M), so the
-        sum is estimated: each rated movie contributes an evenly spaced sample of at most
-        ``_SAMPLED_RATERS`` raters, each standing for the raters skipped, and each of them
-        contributes the thinned history of :func:`thinned_histories` (popular movies' raters
-        are the heaviest users: reading their whole histories cost 28 ms at 32M).
-        """
-        raters = self.vocabulary_.raters
-        indptr, indices = raters.indptr, raters.indices
-        if self._histories is None:
-            users = np.concatenate([indices[indptr[i]:indptr[i + 1]] for i in movie_idx])
-            overlap = np.bincount(users, minlength=raters.shape[1]).astype(np.float32)
-            return np.asarray(raters @ overlap, dtype=np.float32)
-        sample, stands_for = [], []
-        for i in movie_idx:
-            start, end = indptr[i], indptr[i + 1]
-            step = max(-(-(end - start) // _SAMPLED_RATERS), 1)
-            sample.append(indices[start:end:step])
-            stands_for.append(np.full(len(sample[-1]), step, dtype=np.float32))
-        users, row = np.unique(np.concatenate(sample), return_inverse=True)
-        overlap = np.bincount(row, weights=np.concatenate(stands_for))
-        rows = self._histories[users]
-        weights = np.repeat(overlap, np.diff(rows.indptr)) * rows.data
-        return np.bincount(rows.indices, weights=weights, minlength=raters.shape[0]).astype(
-            np.float32
-        )
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors_
