@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from pandas.api.internals import create_dataframe_from_blocks
 
 from recommender.models import content
 from recommender.models.checks import (
@@ -491,19 +492,17 @@ def _smallest(values: np.ndarray, n: int) -> np.ndarray:
 def _result(movie_ids: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
     """The one result type: movieId and score, best first.
 
-    Built column by column without the dict constructor's checks, which cost 60 µs of a
-    100 µs answer; pandas versions without ``_from_arrays`` take the ordinary path.
+    Built from its two blocks with pandas' public low-level constructor: the dict constructor's
+    checks and type inference cost more than the rest of a fold-in on ml-latest-small.
     """
-    if _FROM_ARRAYS is None:
-        return pd.DataFrame({"movieId": movie_ids, "score": scores}, copy=False)
-    return _FROM_ARRAYS(
-        [movie_ids, scores], columns=_RESULT_COLUMNS, index=pd.RangeIndex(len(movie_ids)),
-        verify_integrity=False,
+    return create_dataframe_from_blocks(
+        [(movie_ids[None, :], _FIRST), (scores[None, :], _SECOND)],
+        index=pd.RangeIndex(len(movie_ids)), columns=_RESULT_COLUMNS,
     )
 
 
 _RESULT_COLUMNS = pd.Index(["movieId", "score"])
-_FROM_ARRAYS = getattr(pd.DataFrame, "_from_arrays", None)
+_FIRST, _SECOND = np.array([0]), np.array([1])
 
 
 def load_model(path: str | os.PathLike, mmap: bool = True) -> Recommender:

@@ -226,21 +226,26 @@ class BiasedMFRecommender(Recommender):
     def _penalty(self, counts: np.ndarray) -> np.ndarray:
         """Diagonal ridge penalty per row, bias first: λ·nᵉ (n ≥ 1 so nothing vanishes)."""
         scale = np.maximum(counts, 1).astype(np.float64) ** self.regularization_exponent
-        base = np.r_[self.bias_regularization, np.full(self.factors, self.regularization)]
-        return scale[:, None] * base[None, :]
+        return scale[:, None] * self._penalty_row()[None, :]
+
+    def _penalty_row(self) -> np.ndarray:
+        return np.r_[self.bias_regularization, np.full(self.factors, self.regularization)]
 
     def _after_load(self) -> None:
         self._mean = float(np.asarray(self.global_mean_)[0])
+        self._movie_offsets = self._mean + np.asarray(self.item_biases_, dtype=np.float64)
+        self._fold_in_penalty = self._penalty_row()
         self._movie_features = np.hstack([
             np.ones((len(self.movie_ids_), 1)), np.asarray(self.item_factors_, dtype=np.float64)
         ])
         # float32 per-movie constants of the ranking, so a request never mixes precisions.
         self._movie_stars = (self._mean + np.asarray(self.item_biases_)).astype(np.float32)
-        self._inverse_sqrt_ratings = (
-            1.0 / np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))
-        ).astype(np.float32)
         self._item_columns = column_major(self.item_factors_)
-        self._co_rating_columns = column_major(self.co_rating_factors_)
+        # Rows divided by √ratings, so one product gives co-ratings / √ratings.
+        inverse_sqrt_ratings = 1.0 / np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))
+        self._affinity_columns = column_major(
+            np.asarray(self.co_rating_factors_) * inverse_sqrt_ratings[:, None]
+        )
 
     # --- fold-in and predictions ------------------------------------------------------
 
@@ -248,17 +253,17 @@ class BiasedMFRecommender(Recommender):
         self, movie_idx: np.ndarray, ratings: np.ndarray
     ) -> tuple[np.ndarray, ...]:
         """The training user step for one user: features z = (1, q_i) of the rated movies,
-        targets t = r − μ − b_i and the diagonal penalty (1 × (factors + 1))."""
-        movie_idx = np.asarray(movie_idx, dtype=np.int64)
-        targets = np.asarray(ratings, np.float64) - self._mean - self.item_biases_[movie_idx]
-        return self._movie_features[movie_idx], targets, self._penalty(np.array([len(movie_idx)]))
+        targets t = r − μ − b_i and the diagonal penalty (factors + 1 values)."""
+        targets = np.asarray(ratings, np.float64) - self._movie_offsets[movie_idx]
+        scale = max(len(movie_idx), 1) ** self.regularization_exponent
+        return self._movie_features[movie_idx], targets, scale * self._fold_in_penalty
 
     def user_vector(self, movie_idx: np.ndarray, ratings: np.ndarray) -> tuple[float, np.ndarray]:
         """(b_u, p_u) of a new user: the training user step against the fixed movies."""
         features, targets, penalty = self._fold_in_problem(movie_idx, ratings)
         # No threadpool_limits here: it costs 0.3 ms a call, and one small solve stays on
         # one thread anyway.
-        x = ridge_one(features, targets, penalty[0])
+        x = ridge_one(features, targets, penalty)
         return float(x[0]), x[1:].astype(np.float32)
 
     def contributions(
@@ -267,7 +272,7 @@ class BiasedMFRecommender(Recommender):
         """q_iᵀ [W z_j]_q t_j with W = (ZᵀZ + Λ)⁻¹, the fold-in's ridge step: a pick's row sums
         to its predicted stars less μ + b_u + b_i (the part that differs between picks)."""
         z, t, penalty = self._fold_in_problem(movie_idx, stars)
-        w_zt = np.linalg.solve(z.T @ z + np.diag(penalty[0]), z.T)
+        w_zt = np.linalg.solve(z.T @ z + np.diag(penalty), z.T)
         # Row 0 of W Zᵀ builds b_u; rows 1.. build p_u.
         return (self._movie_features[pick_idx, 1:] @ w_zt[1:]) * t[None, :]
 
@@ -333,27 +338,29 @@ class BiasedMFRecommender(Recommender):
 
     def new_user_scores(self, movie_idx: np.ndarray, stars: np.ndarray) -> np.ndarray:
         bias, factors = self.user_vector(movie_idx, stars)
-        return self._ranking(self._stars(bias, factors), movie_idx)
+        return self._ranking(bias, factors, movie_idx)
 
     def known_user_scores(self, user_idx: int) -> np.ndarray:
-        stars = self._stars(float(self.user_biases_[user_idx]), self.user_factors_[user_idx])
-        return self._ranking(stars, self.vocabulary_.history(user_idx)[0])
+        history = self.vocabulary_.history(user_idx)[0]
+        return self._ranking(
+            float(self.user_biases_[user_idx]), self.user_factors_[user_idx], history
+        )
 
-    def _ranking(self, stars: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+    def _ranking(self, bias: float, factors: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+        """:meth:`recommend`'s score of every movie for the user (b_u, p_u) who rated these."""
         if not self.affinity_weight or not len(movie_idx):
-            return stars.astype(np.float32)
-        # Co-ratings with the user's movies: Σ over them of RᵀR's columns, from its factors.
-        affinity = matvec(self._co_rating_columns, self.co_rating_factors_[movie_idx].sum(axis=0))
-        affinity *= self._inverse_sqrt_ratings
+            return self._stars(bias, factors)
+        # Co-ratings with the user's movies (Σ of their columns of RᵀR ≈ FFᵀ) over √ratings.
+        affinity = matvec(self._affinity_columns, self.co_rating_factors_[movie_idx].sum(axis=0))
         # A movie nobody co-rated gets a floor a thousandth of the strongest co-rating instead
         # of -inf (the approximation can even dip below zero), so it still ranks (last) when
         # filters leave nothing else.
         top = max(float(affinity.max()), 1e-12)
         np.maximum(affinity, np.float32(1e-3 * top), out=affinity)
-        affinity *= np.float32(1.0 / top)
         log_share = np.log(affinity, out=affinity)
         log_share *= np.float32(self.affinity_weight)
-        log_share += stars
+        # − w·ln(top) joins the user's bias, a constant added anyway: w·ln(affinity / top).
+        log_share += self._stars(bias - self.affinity_weight * np.log(top), factors)
         return log_share
 
     def item_vectors(self) -> np.ndarray:

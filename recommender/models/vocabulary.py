@@ -157,9 +157,14 @@ class Vocabulary:
             "title_indices_": np.zeros(0, dtype=np.int32),
             "title_data_": np.zeros(0, dtype=np.float32),
         }
+        # Plain ndarray views of memory maps: every request indexes these, and the memmap
+        # subclass adds Python work to each index (tens of µs a request).
         return cls(
-            **{name.rstrip("_"): arrays[name] for name in cls.ARRAYS},
-            **{name.rstrip("_"): arrays.get(name, missing[name]) for name in cls.OPTIONAL_ARRAYS},
+            **{name.rstrip("_"): np.asarray(arrays[name]) for name in cls.ARRAYS},
+            **{
+                name.rstrip("_"): np.asarray(arrays.get(name, missing[name]))
+                for name in cls.OPTIONAL_ARRAYS
+            },
             genres=list(genres),
             fingerprint=fingerprint,
         )
@@ -206,9 +211,14 @@ class Vocabulary:
 
     def positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of each movieId (meaningless where unknown) and which ones are known."""
-        pos = np.searchsorted(self.movie_ids, ids).clip(0, max(len(self.movie_ids) - 1, 0))
-        known = self.movie_ids[pos] == ids if len(self.movie_ids) else np.zeros(len(ids), bool)
-        return pos, known
+        movie_ids = self.movie_ids
+        if not len(movie_ids):
+            return np.zeros(len(ids), np.intp), np.zeros(len(ids), bool)
+        # searchsorted would otherwise cast every movieId to the keys' type: 40 µs at 87k.
+        if len(ids) and movie_ids.dtype == np.int32 and 0 <= ids.min() <= ids.max() <= MAX_MOVIE_ID:
+            ids = ids.astype(np.int32, copy=False)
+        pos = np.minimum(np.searchsorted(movie_ids, ids), len(movie_ids) - 1)
+        return pos, movie_ids[pos] == ids
 
     def movie_index(self, movie_id: int) -> int:
         """Row of ``movie_id``; :class:`UnknownMovieError` when the model never saw it,
