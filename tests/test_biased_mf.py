@@ -161,7 +161,8 @@ def test_ranking_by_stars_alone_prefers_obscure_movies_and_affinity_fixes_it(syn
 
 @pytest.mark.parametrize(
     "params",
-    [{"factors": -1}, {"iterations": 0}, {"regularization": 0.0}, {"affinity_weight": -1.0}],
+    [{"factors": -1}, {"iterations": 0}, {"regularization": 0.0}, {"affinity_weight": -1.0},
+     {"affinity_rank": 0}],
 )
 def test_bad_hyperparameters_are_refused_at_fit(synthetic, params):
     with pytest.raises(ValueError):
