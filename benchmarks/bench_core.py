@@ -214,9 +214,9 @@ def implicit_call(model):
 def floor_call(model):
     """What every exact top-10 over all movies must do, and nothing else: one movies × factors
     product with the user's vector (precomputed) and the selection of the top 10, both done
-    as the models do them (column-major factors, ``_smallest``)."""
-    from recommender.models.base import _smallest
+    as the models do them (column-major factors, ``ranking.smallest``)."""
     from recommender.models.linalg import column_major
+    from recommender.models.ranking import smallest
 
     items = column_major(model.item_factors_)
     vectors: dict[tuple, np.ndarray] = {}
@@ -228,7 +228,7 @@ def floor_call(model):
                 np.searchsorted(model.movie_ids_, list(profile)),
                 np.array(list(profile.values()), dtype=np.float32),
             )
-        _smallest(-(items @ vectors[key]), 10)
+        smallest(-(items @ vectors[key]), 10)
 
     return call
 

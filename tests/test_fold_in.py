@@ -12,8 +12,8 @@ import scipy.sparse as sp
 from recommender import train
 from recommender.evaluation.synthetic import synthetic_movielens
 from recommender.explain import contributions
-from recommender.models.base import _result
 from recommender.models.biased_mf import ridge_one, ridge_rows
+from recommender.models.ranking import result_frame
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +118,8 @@ def test_biased_mf_co_rating_factors_give_the_co_rating_counts(data):
 def test_the_result_frame_is_the_ordinary_one():
     ids, scores = np.array([5, 3], np.int32), np.array([0.5, 0.25], np.float32)
     expected = pd.DataFrame({"movieId": ids, "score": scores})
-    pd.testing.assert_frame_equal(_result(ids, scores), expected)
-    pd.testing.assert_frame_equal(_result(ids[:0], scores[:0]), expected.iloc[:0])
+    pd.testing.assert_frame_equal(result_frame(ids, scores), expected)
+    pd.testing.assert_frame_equal(result_frame(ids[:0], scores[:0]), expected.iloc[:0])
 
 
 def test_a_concentrated_profile_lifts_its_genre_and_decade():

@@ -218,7 +218,7 @@ def test_load_model_with_random_arrays_under_valid_checksums(saved_hybrid):
 @FAST
 @given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 20_000), n=st.integers(1, 60))
 def test_the_top_n_selection_finds_the_n_smallest(seed, size, n):
-    from recommender.models.base import _smallest
+    from recommender.models.ranking import smallest
 
     rng = np.random.default_rng(seed)
     # Scores with ties and excluded movies (+inf), as _top_n hands them over.
@@ -226,15 +226,15 @@ def test_the_top_n_selection_finds_the_n_smallest(seed, size, n):
     plain = rng.random(size) < rng.random()
     order[plain] = rng.normal(size=int(plain.sum()))
     n = min(n, size)
-    chosen = _smallest(order, n)
+    chosen = smallest(order, n)
     assert len(np.unique(chosen)) == n
     np.testing.assert_array_equal(np.sort(order[chosen]), np.sort(order)[:n])
 
 
 def test_the_top_n_selection_survives_nan():
-    from recommender.models.base import _smallest
+    from recommender.models.ranking import smallest
 
     order = np.full(2000, np.nan, dtype=np.float32)
     order[::7] = np.arange(len(order[::7]), dtype=np.float32)
-    chosen = _smallest(order, 5)
+    chosen = smallest(order, 5)
     np.testing.assert_array_equal(np.sort(order[chosen]), [0, 1, 2, 3, 4])

@@ -1,8 +1,11 @@
 """The model families (one file each) and what they share.
 
 ``base`` (Recommender, FactorRecommender), ``vocabulary`` (ids and the rating matrix),
-``storage`` (the saved-model folder), ``registry`` (train, load_model, load_or_train) and the
-families: ``als``, ``nmf``, ``popularity``, ``ease``, ``hybrid``, ``biased_mf``.
+``linalg`` (the scoring product, the fold-in solve), ``ranking`` (top n, the result frame),
+``storage`` and ``loading`` (the saved-model folder), ``registry`` (train, load_model,
+load_or_train) and the families: ``als``, ``nmf``, ``popularity``, ``ease``, ``hybrid``,
+``biased_mf``, ``spark_als``; ``content`` and ``traits`` hold what ``similar`` and the default
+model blend in.
 """
 
 from recommender.models.als import ALSRecommender

@@ -18,7 +18,8 @@ import pandas as pd
 
 from recommender.data import ratings_fingerprint
 from recommender.models import als, biased_mf, ease, hybrid, nmf, popularity, spark_als  # noqa: F401
-from recommender.models.base import ALGORITHMS, Recommender, load_model
+from recommender.models.base import ALGORITHMS, Recommender
+from recommender.models.loading import load_model
 from recommender.models.storage import ModelFileError
 from recommender.settings import settings
 
