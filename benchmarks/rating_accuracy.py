@@ -405,7 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     rank_rows = []
     if not args.skip_ranking:
         say("ranking protocols")
-        rank = ranking(ratings, args.seed, [0.0, 1.0, 2.0, 4.0])
+        weights = sorted({0.0, 1.0, 2.0, 4.0, BiasedMFRecommender().affinity_weight})
+        rank = ranking(ratings, args.seed, weights)
         rank_rows = rank.to_dict("records")
 
     say("fit time on all ratings")

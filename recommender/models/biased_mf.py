@@ -239,7 +239,7 @@ class BiasedMFRecommender(Recommender):
             np.ones((len(self.movie_ids_), 1)), np.asarray(self.item_factors_, dtype=np.float64)
         ])
         # float32 per-movie constants of the ranking, so a request never mixes precisions.
-        self._movie_stars = (self._mean + np.asarray(self.item_biases_)).astype(np.float32)
+        self._movie_stars = self._movie_offsets.astype(np.float32)
         self._item_columns = column_major(self.item_factors_)
         # Rows divided by √ratings, so one product gives co-ratings / √ratings.
         inverse_sqrt_ratings = 1.0 / np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))

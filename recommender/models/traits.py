@@ -31,7 +31,7 @@ LIKED = 4.0
 class MovieTraits:
     """Per movie its traits (genres, then decades); per trait its share of all ratings.
 
-    Movies with the same genres and decade form one *kind* (about a thousand in
+    Movies with the same genres and decade form one *kind* (2,212 of them in
     ml-latest-small): a profile's lift is computed once per kind and then spread to the movies,
     a gather instead of a movies × genres product on every request.
     """
