@@ -7,16 +7,12 @@ look at the settings (``recommender.settings``).
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from recommender.settings import settings
+from ui import run_log
 from ui.resources import poster_deadline
-
-_lock = threading.Lock()  # sessions run in threads; whole lines only
 
 
 @contextmanager
@@ -25,14 +21,10 @@ def timed_run(name: str) -> Iterator[None]:
 
     Every run goes through here, so the run's poster deadline starts here too.
     """
-    path = settings().run_log
     started = time.perf_counter()
     try:
         with poster_deadline():
             yield
     finally:
-        if path:
-            line = json.dumps({"run": name, "seconds": round(time.perf_counter() - started, 5),
-                               "ended": round(time.time(), 3)})
-            with _lock, open(path, "a", encoding="utf-8") as log:
-                log.write(line + "\n")
+        run_log.append({"run": name, "seconds": round(time.perf_counter() - started, 5),
+                        "ended": round(time.time(), 3)})

@@ -8,7 +8,6 @@ is still warming. Nothing here touches Streamlit: the thread runs outside any sc
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -16,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from recommender import Recommender
-from recommender.settings import settings
+from ui import run_log
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +54,9 @@ class ModelWarmer:
         seconds = round(time.perf_counter() - self._started, 3)
         self.ready_s[algorithm] = seconds
         self._done[algorithm].set()
-        if path := settings().run_log:
-            state = "failed" if algorithm in self._errors else "ready"
-            line = json.dumps({"run": "model-warm-up", "model": algorithm, "state": state,
-                               "seconds": seconds, "ended": round(time.time(), 3)})
-            with open(path, "a", encoding="utf-8") as file:
-                file.write(line + "\n")
+        state = "failed" if algorithm in self._errors else "ready"
+        run_log.append({"run": "model-warm-up", "model": algorithm, "state": state,
+                        "seconds": seconds, "ended": round(time.time(), 3)})
 
     def state(self, algorithm: str) -> State:
         """"ready", "warming" (not loaded yet) or "failed"."""
