@@ -30,9 +30,7 @@ def start_app(
 
     Its output goes to ``log``. On failure the process is stopped and ServerError raised.
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -40,18 +38,37 @@ def start_app(
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, server, timeout)
+    except ServerError:
+        stop(server)
+        raise
+    return server, url
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(
+    url: str, process: subprocess.Popen, timeout: float, name: str = "streamlit"
+) -> None:
+    """Return once ``url``'s Streamlit health check answers 200; ServerError when ``process``
+    exits first or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise ServerError(f"streamlit exited with code {server.returncode}")
+        if process.poll() is not None:
+            raise ServerError(f"{name} exited with code {process.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
-                    return server, url
+                    return
         except OSError:
             time.sleep(0.25)
-    stop(server)
-    raise ServerError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
+    raise ServerError(f"{url}/_stcore/health did not answer within {timeout:.0f} s")
 
 
 def stop(server: subprocess.Popen, timeout: float = 20) -> None:

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.server import ROOT, ServerError, start_app, stop
+from benchmarks.server import ROOT, ServerError, free_port, start_app, stop, wait_healthy
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 COOKIE = "replica"
@@ -35,12 +32,6 @@ def find_nginx() -> Path | None:
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
                                       else None)
     return Path(found) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def nginx_config(ports: list[int], listen: int, prefix: Path, affinity: str = "cookie") -> str:
@@ -76,20 +67,6 @@ class Deployment:
     replica_urls: list[str]
     replica_pids: list[int]
     access_log: Path
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServerError(f"nginx exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise ServerError(f"{url}/_stcore/health did not answer within {timeout:.0f} s")
 
 
 @contextmanager
@@ -133,7 +110,7 @@ def deployment(
         stack.callback(stop, front)
         front_url = f"http://127.0.0.1:{listen}"
         try:
-            wait_healthy(front_url, front)
+            wait_healthy(front_url, front, timeout=30, name="nginx")
         except ServerError as error:
             raise ServerError(f"{error}: {(prefix / 'error.log').read_text()[-2000:]}") from None
         yield Deployment(front_url, urls, pids, prefix / "access.log")

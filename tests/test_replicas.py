@@ -126,6 +126,12 @@ def test_nginx_spreads_new_visitors_and_keeps_each_on_one_replica(replicas):
                                              headers={"Cookie": cookie})
             with urllib.request.urlopen(request) as response:
                 assert response.status == 200
+    # nginx logs a request just after answering it: give the last lines a moment under load.
+    deadline = time.monotonic() + 10
+    while any(len(visits(replicas, route)) < 4 for route in visitors) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
     upstreams = set()
     for route in visitors:
         requests = visits(replicas, route)
