@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.utils.extmath import randomized_svd
 from threadpoolctl import threadpool_limits
 
 from recommender.models.base import Recommender
@@ -215,6 +214,9 @@ class BiasedMFRecommender(Recommender):
 
     def _co_rating_factors(self, user_items: sp.csr_matrix) -> np.ndarray:
         """F = V_k S_k of the rank-k truncated SVD of the rating pattern (1 where rated)."""
+        # Imported here: scikit-learn takes a second to import, which every start would pay.
+        from sklearn.utils.extmath import randomized_svd
+
         pattern = sp.csr_matrix(
             (np.ones(user_items.nnz, np.float32), user_items.indices, user_items.indptr),
             shape=user_items.shape,
