@@ -408,3 +408,15 @@ def test_ease_similar_on_an_unmodelled_movie_ranks_by_co_rating_cosine():
     scores = model.similarity_scores(model.vocabulary_.movie_index(unmodelled))
     assert np.allclose(scores[model.modelled_idx_], [cosine[int(m)] for m in modelled])
     assert np.isneginf(np.delete(scores, model.modelled_idx_)).all()
+
+
+@pytest.mark.parametrize("algorithm", ["als", "nmf"])
+def test_refitting_a_model_drops_what_it_derived_from_the_old_fit(groups, algorithm):
+    ratings, movies = groups
+    other = two_taste_groups(seed=7)[0]
+    model = train(ratings, algorithm, movies=movies, random_state=0)
+    model.similar(1), model.recommend({1: 5.0})  # builds the cached column copies
+    model.fit(other, movies)
+    fresh = train(other, algorithm, movies=movies, random_state=0)
+    pd.testing.assert_frame_equal(model.similar(1), fresh.similar(1))
+    pd.testing.assert_frame_equal(model.recommend({1: 5.0}), fresh.recommend({1: 5.0}))

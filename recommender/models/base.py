@@ -343,14 +343,15 @@ class Recommender:
     # --- helpers ----------------------------------------------------------------------------
 
     def _normalised_item_vectors(self) -> np.ndarray:
-        # Computed once per model and reused by every thread; a race only computes it twice.
-        cached = getattr(self, "_normalised", None)
-        if cached is None:
-            vectors = np.asarray(self.item_vectors(), dtype=np.float32)
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            cached = column_major(vectors / np.maximum(norms, 1e-12))
-            self._normalised = cached
-        return cached
+        return self._derived("normalised", self.item_vectors(), _unit_rows)
+
+    def _derived(self, name: str, source: np.ndarray, build: Any) -> np.ndarray:
+        """``build(source)``, made once and reused by every thread until ``source`` is another
+        array (a refit or a load); a race between threads only builds it twice."""
+        held = self.__dict__.setdefault("_derived_arrays", {}).get(name)
+        if held is None or held[0] is not source:
+            held = self._derived_arrays[name] = (source, build(source))
+        return held[1]
 
     def filter_mask(self, filters: Mapping[str, Any]) -> np.ndarray | None:
         """Movies allowed by the filters, or None when there are no filters."""
@@ -448,11 +449,14 @@ class FactorRecommender(Recommender):
 
     def _item_columns(self) -> np.ndarray:
         """``item_factors_`` column-major, copied once per fitted (or loaded) array."""
-        factors = self.item_factors_
-        held = getattr(self, "_columns_of", None)
-        if held is None or held[0] is not factors:  # a race only copies twice
-            held = self._columns_of = (factors, column_major(factors))
-        return held[1]
+        return self._derived("item_columns", self.item_factors_, column_major)
 
     def item_vectors(self) -> np.ndarray:
         return self.item_factors_
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero), column-major for :func:`matvec`."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return column_major(vectors / np.maximum(norms, 1e-12))

@@ -242,7 +242,7 @@ class BiasedMFRecommender(Recommender):
         ])
         # float32 per-movie constants of the ranking, so a request never mixes precisions.
         self._movie_stars = self._movie_offsets.astype(np.float32)
-        self._item_columns = column_major(self.item_factors_)
+        self._star_columns = column_major(self.item_factors_)
         # Rows divided by √ratings, so one product gives co-ratings / √ratings.
         inverse_sqrt_ratings = 1.0 / np.sqrt(np.maximum(np.asarray(self.n_ratings_), 1))
         self._affinity_columns = column_major(
@@ -280,7 +280,7 @@ class BiasedMFRecommender(Recommender):
 
     def _stars(self, bias: float, factors: np.ndarray) -> np.ndarray:
         """Unclipped μ + b_u + b_i + p_u·q_i for every movie."""
-        stars = matvec(self._item_columns, factors)
+        stars = matvec(self._star_columns, factors)
         stars += self._movie_stars
         stars += np.float32(bias)
         return stars
